@@ -1,0 +1,206 @@
+# -*- coding: utf-8 -*-
+"""What the GIMP plug-ins share: finding the project, and colorizing raw pixel bytes in-process or in the worker.
+
+This file must stay valid Python 2.7 and 3 and must not need numpy: GIMP 2.10's Python-Fu imports it too.
+In-process colorization (numpy + onnxruntime importable) is used when available; otherwise the project's own
+virtual environment runs ``python -m gimp_plugin.worker`` and pixels travel over its stdin/stdout.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+PROTOCOL = 1
+CONFIG_NAME = "colorize-config.json"
+WORKER_TIMEOUT_S = 600
+BYTES_PER_SAMPLE = {"u8": 1, "u16": 2, "f32": 4}
+
+
+class BridgeError(Exception):
+    """A failure to show the user as is."""
+
+
+def read_config(plugin_dir):
+    """The install-time settings written by install.sh beside the plug-in, or ones derived from this file's place."""
+    path = os.path.join(plugin_dir, CONFIG_NAME)
+    if os.path.isfile(path):
+        with open(path) as handle:
+            return json.load(handle)
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return {
+        "project": project,
+        "python": os.path.join(project, ".venv", "bin", "python"),
+        "models": os.path.join(project, "gimp_plugin", "models"),
+    }
+
+
+def list_models(models_dir):
+    """Installed .onnx models by file name, the shipped default first."""
+    try:
+        names = sorted(name for name in os.listdir(models_dir) if name.endswith(".onnx"))
+    except OSError:
+        names = []
+    names.sort(key=lambda name: name != "colorize.onnx")
+    return names or ["colorize.onnx"]
+
+
+def _in_process_core(config):
+    """The runtime's colorize function when this Python can import it (numpy + onnxruntime), else None."""
+    if os.environ.get("COLORIZE_FORCE_WORKER"):
+        return None
+    project = config.get("project")
+    if project and project not in sys.path:
+        sys.path.insert(0, project)
+    # The project's venv was built for one Python version: its packages load here only if that version matches.
+    venv_python = config.get("python") or ""
+    site = os.path.join(os.path.dirname(os.path.dirname(venv_python)), "lib",
+                        "python%d.%d" % sys.version_info[:2], "site-packages")  # fmt: skip
+    if os.path.isdir(site) and site not in sys.path:
+        sys.path.append(site)
+    try:
+        import numpy  # noqa: F401
+        import onnxruntime  # noqa: F401
+
+        from gimp_plugin import inprocess
+    except Exception:  # any import failure means: use the worker
+        return None
+    return inprocess
+
+
+class Job(object):
+    """One colorization: pixels as raw bytes (row-major, interleaved), plus options."""
+
+    def __init__(self, pixels, width, height, channels, sample_format, model=None, render_size=None,
+                 saturation=1.0, hints=None, selection=None, selection_format="f32"):  # fmt: skip
+        expected = width * height * channels * BYTES_PER_SAMPLE[sample_format]
+        if len(pixels) != expected:
+            raise BridgeError("pixel data is %d bytes, expected %d" % (len(pixels), expected))
+        self.pixels, self.width, self.height, self.channels = pixels, width, height, channels
+        self.sample_format, self.model, self.render_size, self.saturation = (
+            sample_format,
+            model,
+            render_size,
+            saturation,
+        )
+        # None, or {"data": bytes, "width", "height", "format", "channels": 4 (RGBA) or 2 (gray+alpha),
+        #           "offset": (x, y) of the hint image on the photo, or None to scale it over the whole photo}
+        self.hints = hints
+        self.selection, self.selection_format = selection, selection_format
+
+    def header(self):
+        header = {
+            "protocol": PROTOCOL, "width": self.width, "height": self.height, "channels": self.channels,
+            "format": self.sample_format, "model": self.model, "render_size": self.render_size or None,
+            "saturation": self.saturation, "hints": None, "selection": None,
+        }  # fmt: skip
+        if self.hints is not None:
+            header["hints"] = dict((key, self.hints.get(key)) for key in ("width", "height", "format", "offset"))
+            header["hints"]["channels"] = self.hints.get("channels", 4)
+        if self.selection is not None:
+            header["selection"] = {"format": self.selection_format}
+        return header
+
+    def payloads(self):
+        parts = [self.pixels]
+        if self.hints is not None:
+            parts.append(self.hints["data"])
+        if self.selection is not None:
+            parts.append(self.selection)
+        return parts
+
+
+def run_worker(job, python, project, progress=None, timeout=WORKER_TIMEOUT_S):
+    """Colorize ``job`` in a worker process; returns (result bytes, channels). Raises BridgeError."""
+    if not python or not os.path.exists(python):
+        raise BridgeError(
+            "Colorize's Python environment was not found at %s. Run ./install.sh in the Colorize folder." % python
+        )
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = project + os.pathsep + environment.get("PYTHONPATH", "")
+    # Its own process group, so that a stop also ends anything the worker started (POSIX only).
+    group = {"preexec_fn": os.setsid} if hasattr(os, "setsid") else {}
+    try:
+        process = subprocess.Popen([python, "-m", "gimp_plugin.worker"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, cwd=project, env=environment, **group)  # fmt: skip
+    except OSError as error:
+        raise BridgeError("could not start the Colorize worker (%s): %s" % (python, error))
+    timed_out = []
+
+    def kill():
+        try:
+            if group:
+                os.killpg(process.pid, 9)
+            else:
+                process.kill()
+        except OSError:
+            pass  # already gone
+
+    def stop():
+        timed_out.append(True)
+        kill()
+
+    timer = threading.Timer(timeout, stop)
+    timer.start()
+    try:
+        return _exchange(process, job, progress)
+    except BridgeError:
+        if timed_out:
+            raise BridgeError("the Colorize worker took longer than %d s and was stopped; the image was not changed"
+                              % timeout)  # fmt: skip
+        raise
+    finally:
+        timer.cancel()
+        if process.poll() is None:
+            kill()
+        process.wait()
+
+
+def _exchange(process, job, progress):
+    try:
+        process.stdin.write(json.dumps(job.header()).encode("utf-8") + b"\n")
+        for part in job.payloads():
+            process.stdin.write(part)
+        process.stdin.close()
+    except (IOError, OSError):
+        pass  # the worker is gone; its exit code (read below) says why
+    while True:
+        line = process.stdout.readline(1 << 16)
+        if not line:
+            code = process.wait()
+            raise BridgeError(
+                "the Colorize worker stopped unexpectedly (exit code %s); the image was not changed" % code
+            )
+        try:
+            message = json.loads(line.decode("utf-8"))
+        except ValueError:
+            raise BridgeError("the Colorize worker sent something unreadable: %r" % line[:80])
+        if not isinstance(message, dict):
+            raise BridgeError("the Colorize worker sent something unreadable: %r" % line[:80])
+        if "progress" in message:
+            if progress is not None:
+                progress(float(message["progress"]))
+            continue
+        if not message.get("ok"):
+            raise BridgeError(message.get("error") or "the Colorize worker failed without a message")
+        size = int(message.get("nbytes", -1))
+        expected = (
+            job.width * job.height * int(message.get("channels", 0)) * BYTES_PER_SAMPLE.get(message.get("format"), 0)
+        )
+        if size != expected or message.get("format") != job.sample_format:
+            raise BridgeError("the Colorize worker announced a result of the wrong size or format: %r" % message)
+        data = process.stdout.read(size)
+        if len(data) != size:
+            raise BridgeError("the Colorize worker's result was cut short (%d of %d bytes)" % (len(data), size))
+        return data, int(message["channels"])
+
+
+def colorize_bytes(job, config, progress=None):
+    """Colorize ``job`` in this process if possible, else through the worker. Returns (bytes, channels)."""
+    core = _in_process_core(config)
+    if core is not None:
+        return core.colorize_job(job, progress)
+    return run_worker(job, config.get("python"), config.get("project"), progress)

@@ -1,0 +1,96 @@
+"""The ONNX model contract, version 1 (shared/design/model-contract.md): names, shapes and metadata keys.
+
+Both the runtime (which checks models on load) and training (which writes them) use these definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONTRACT_VERSION = "1"
+
+INPUT_L = "L"
+INPUT_HINT_AB = "hint_ab"
+INPUT_HINT_MASK = "hint_mask"
+OUTPUT_AB = "ab"
+
+# name -> channel count; every tensor is float32 [N, C, H, W] with H and W dynamic.
+INPUT_CHANNELS = {INPUT_L: 1, INPUT_HINT_AB: 2, INPUT_HINT_MASK: 1}
+HINT_INPUTS = (INPUT_HINT_AB, INPUT_HINT_MASK)
+OUTPUT_CHANNELS = {OUTPUT_AB: 2}
+
+KEY_CONTRACT = "colorize.contract"
+KEY_ARCH = "colorize.arch"
+KEY_NATIVE_SIZE = "colorize.native_size"
+KEY_RENDER_SIZE = "colorize.default_render_size"
+KEY_SIZE_MULTIPLE = "colorize.size_multiple"
+KEY_HINTS = "colorize.hints"
+KEY_TRAINED_ON = "colorize.trained_on"
+KEY_VERSION = "colorize.version"
+METADATA_KEYS = (
+    KEY_CONTRACT,
+    KEY_ARCH,
+    KEY_NATIVE_SIZE,
+    KEY_RENDER_SIZE,
+    KEY_SIZE_MULTIPLE,
+    KEY_HINTS,
+    KEY_TRAINED_ON,
+    KEY_VERSION,
+)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the runtime needs to know about a model, read from its metadata."""
+
+    arch: str
+    native_size: int
+    default_render_size: int
+    size_multiple: int
+    hints: bool
+    trained_on: str
+    version: str
+
+    def to_metadata(self) -> dict[str, str]:
+        """The metadata_props an exporter writes for this model."""
+        return {
+            KEY_CONTRACT: CONTRACT_VERSION,
+            KEY_ARCH: self.arch,
+            KEY_NATIVE_SIZE: str(self.native_size),
+            KEY_RENDER_SIZE: str(self.default_render_size),
+            KEY_SIZE_MULTIPLE: str(self.size_multiple),
+            KEY_HINTS: "true" if self.hints else "false",
+            KEY_TRAINED_ON: self.trained_on,
+            KEY_VERSION: self.version,
+        }
+
+
+def _positive_int(metadata: dict[str, str], key: str, problems: list[str]) -> int:
+    value = metadata.get(key)
+    if value is None:
+        return 1  # reported as missing already
+    if not value.strip().isdigit() or int(value) <= 0:
+        problems.append(f"metadata {key} must be a positive integer, found {value!r}")
+        return 1
+    return int(value)
+
+
+def parse_metadata(metadata: dict[str, str]) -> tuple[ModelInfo | None, list[str]]:
+    """Read ModelInfo from metadata_props; returns (info or None, list of problems)."""
+    problems = [f"metadata key {key} is missing" for key in METADATA_KEYS if key not in metadata]
+    contract = metadata.get(KEY_CONTRACT)
+    if contract is not None and contract != CONTRACT_VERSION:
+        problems.append(f"metadata {KEY_CONTRACT} is {contract!r}; this runtime reads contract {CONTRACT_VERSION}")
+    hints = metadata.get(KEY_HINTS, "false").strip().lower()
+    if hints not in ("true", "false"):
+        problems.append(f"metadata {KEY_HINTS} must be 'true' or 'false', found {hints!r}")
+    info = ModelInfo(
+        arch=metadata.get(KEY_ARCH, ""),
+        native_size=_positive_int(metadata, KEY_NATIVE_SIZE, problems),
+        default_render_size=_positive_int(metadata, KEY_RENDER_SIZE, problems),
+        size_multiple=_positive_int(metadata, KEY_SIZE_MULTIPLE, problems),
+        hints=hints == "true",
+        trained_on=metadata.get(KEY_TRAINED_ON, ""),
+        version=metadata.get(KEY_VERSION, ""),
+    )
+    return (None if problems else info), problems

@@ -1,0 +1,164 @@
+"""Loading an ONNX colorization model with onnxruntime, checking it against the contract, and running it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import contract
+from .errors import ModelError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _import_onnxruntime():
+    try:
+        import onnxruntime
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ModelError(
+            "onnxruntime is not installed in this Python; run ./install.sh (or pip install onnxruntime)"
+        ) from error
+    return onnxruntime
+
+
+def choose_providers(device: str, available: list[str]) -> list[str]:
+    """Execution providers for ``device`` given onnxruntime's available ones; CUDA falls back to CPU."""
+    if device not in DEVICES:
+        raise ModelError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    has_cuda = "CUDAExecutionProvider" in available
+    if device == "cuda" and not has_cuda:
+        raise ModelError(
+            "--device cuda was asked for, but this onnxruntime has no CUDA support "
+            f"(available: {', '.join(available)}); install with ./install.sh --gpu on a machine with an NVIDIA GPU"
+        )
+    if device in ("cuda", "auto") and has_cuda:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def _describe(arg) -> str:
+    return f"{arg.name} {arg.type} {arg.shape}"
+
+
+def check_signature(inputs, outputs) -> list[str]:
+    """Problems with a session's inputs/outputs (onnxruntime NodeArg lists) against the contract."""
+    problems = []
+    names = {arg.name: arg for arg in inputs}
+    if contract.INPUT_L not in names:
+        problems.append(f"input {contract.INPUT_L!r} is missing (inputs are: {', '.join(names) or 'none'})")
+    present_hints = [name for name in contract.HINT_INPUTS if name in names]
+    if len(present_hints) == 1:
+        problems.append(f"input {present_hints[0]!r} is present without its partner; give both hint inputs or neither")
+    for name in names:
+        if name not in contract.INPUT_CHANNELS:
+            problems.append(f"unexpected input {name!r}; the contract allows {', '.join(contract.INPUT_CHANNELS)}")
+    output_names = {arg.name: arg for arg in outputs}
+    if contract.OUTPUT_AB not in output_names:
+        problems.append(f"output {contract.OUTPUT_AB!r} is missing (outputs are: {', '.join(output_names) or 'none'})")
+    expected = {**contract.INPUT_CHANNELS, **contract.OUTPUT_CHANNELS}
+    for name, arg in {**names, **output_names}.items():
+        if name not in expected:
+            continue
+        if arg.type != "tensor(float)":
+            problems.append(f"{name} must be float32, found {arg.type}")
+        shape = list(arg.shape)
+        if len(shape) != 4:
+            problems.append(f"{name} must have 4 dimensions [N, C, H, W], found {shape}")
+            continue
+        if isinstance(shape[1], int) and shape[1] != expected[name]:
+            problems.append(f"{name} must have {expected[name]} channel(s), found {shape[1]} ({_describe(arg)})")
+        if isinstance(shape[2], int) or isinstance(shape[3], int):
+            problems.append(f"{name} must have dynamic H and W, found fixed {shape[2:]}")
+    return problems
+
+
+class ColorizationModel:
+    """An ONNX colorization model that follows the contract. Raises ModelError with the reasons otherwise."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "auto", threads: int | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        ort = _import_onnxruntime()
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        providers = choose_providers(device, ort.get_available_providers())
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=providers)
+        except Exception as error:
+            raise ModelError(f"cannot load model {self.path}: not a valid ONNX model ({error})") from error
+        self.providers = self.session.get_providers()
+        problems = check_signature(self.session.get_inputs(), self.session.get_outputs())
+        metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+        info, metadata_problems = contract.parse_metadata(metadata)
+        problems += metadata_problems
+        input_names = {arg.name for arg in self.session.get_inputs()}
+        has_hint_inputs = all(name in input_names for name in contract.HINT_INPUTS)
+        if info is not None and info.hints and not has_hint_inputs:
+            problems.append(f"metadata {contract.KEY_HINTS} is true but the hint inputs are missing")
+        if problems:
+            raise ModelError(
+                f"model {self.path.name} does not follow the Colorize model contract "
+                f"v{contract.CONTRACT_VERSION}:\n  - " + "\n  - ".join(problems)
+            )
+        self.info: contract.ModelInfo = info
+        self.accepts_hints = has_hint_inputs
+
+    def predict(
+        self,
+        lightness: np.ndarray,
+        hint_ab: np.ndarray | None = None,
+        hint_mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Run the network: L [N,1,H,W] (+ hints) -> ab [N,2,H,W]. H and W must already fit size_multiple."""
+        lightness = np.ascontiguousarray(lightness, dtype=np.float32)
+        batch, _, height, width = lightness.shape
+        feeds = {contract.INPUT_L: lightness}
+        if hint_mask is not None and not self.accepts_hints:
+            raise ModelError(f"model {self.path.name} has no hint inputs, so it cannot use color hints")
+        if self.accepts_hints:
+            if hint_mask is None:
+                hint_ab = np.zeros((batch, 2, height, width), np.float32)
+                hint_mask = np.zeros((batch, 1, height, width), np.float32)
+            feeds[contract.INPUT_HINT_AB] = np.ascontiguousarray(hint_ab, dtype=np.float32)
+            feeds[contract.INPUT_HINT_MASK] = np.ascontiguousarray(hint_mask, dtype=np.float32)
+        try:
+            (ab,) = self.session.run([contract.OUTPUT_AB], feeds)
+        except Exception as error:
+            raise ModelError(f"model {self.path.name} failed at {height}x{width}: {error}") from error
+        if ab.shape != (batch, 2, height, width):
+            raise ModelError(
+                f"model {self.path.name} returned ab of shape {list(ab.shape)}, expected {[batch, 2, height, width]}"
+            )
+        return ab
+
+
+def default_model_path() -> Path:
+    """The model the CLI and plug-in use when none is named: COLORIZE_MODEL, else the shipped one."""
+    override = os.environ.get("COLORIZE_MODEL")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parent / "models" / "colorize.onnx"
+
+
+def installed_models(folder: Path | None = None) -> list[Path]:
+    """Every .onnx file in the models folder, the shipped default first."""
+    folder = folder or Path(__file__).resolve().parent / "models"
+    found = sorted(folder.glob("*.onnx"))
+    return sorted(found, key=lambda path: path.name != "colorize.onnx")
+
+
+def load_model(path: str | os.PathLike | None = None, device: str = "auto", threads: int | None = None):
+    """Load ``path`` (default: the shipped model), with a clear message if the shipped model is absent."""
+    resolved = Path(path) if path else default_model_path()
+    if path is None and not resolved.is_file():
+        raise ModelError(
+            f"no model found at {resolved}: the default model has not been installed or trained yet. "
+            "Train and export one (see training/README section in README.md) or pass --model PATH."
+        )
+    return ColorizationModel(resolved, device=device, threads=threads)

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Colorize installer: a virtual environment with the runtime (and, with --dev, tests and training), plus the GIMP
+# plug-ins. Safe to run again: what is already right is left alone.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+GPU=0
+DEV=0
+GIMP=1
+GIMP_DIRS=()
+UNINSTALL=0
+PLUGIN_NAME="colorize"
+
+usage() {
+  cat <<EOF
+Usage: ./install.sh [options]
+
+Creates a Python virtual environment with Colorize's runtime (numpy, onnxruntime, Pillow, tifffile, tqdm) and the
+'colorize' command, and installs the GIMP plug-ins.
+
+Options:
+  --venv DIR       where to create the virtual environment (default: .venv in the repository)
+  --python PY      Python 3.10+ to build it with (default: python3, or \$PYTHON)
+  --gpu            use onnxruntime-gpu (CUDA) instead of the CPU onnxruntime
+  --dev            also install test and training tools (pytest, ruff, scikit-image, onnx, torch==2.13.0 CPU, ...)
+  --gimp-dir DIR   install the GIMP plug-in into this plug-ins folder (repeatable); default: GIMP 3's folder, and
+                   GIMP 2.10's when it exists:
+                     Linux    ~/.config/GIMP/3.0/plug-ins            ~/.config/GIMP/2.10/plug-ins
+                     macOS    ~/Library/Application Support/GIMP/3.0/plug-ins
+                     Windows  %APPDATA%\\GIMP\\3.0\\plug-ins
+  --no-gimp        do not touch GIMP's folders
+  --uninstall      remove the GIMP plug-ins this script installed (the virtual environment is left; delete it
+                   by hand if you like)
+  -h, --help       show this help
+EOF
+}
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --venv) VENV="$(realpath -m "$2")"; shift 2 ;;
+    --python) PYTHON="$2"; shift 2 ;;
+    --gpu) GPU=1; shift ;;
+    --dev) DEV=1; shift ;;
+    --gimp-dir) GIMP_DIRS+=("$(realpath -m "$2")"); shift 2 ;;
+    --no-gimp) GIMP=0; shift ;;
+    --uninstall) UNINSTALL=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '==> %s\n' "$*"; }
+MANIFEST="${COLORIZE_INSTALL_MANIFEST:-$ROOT/.colorize-gimp-installed}"  # what --uninstall removes
+
+# --- GIMP plug-ins -------------------------------------------------------------------------------------------------
+default_gimp_dirs() {
+  local base
+  case "$(uname -s)" in
+    Darwin) base="$HOME/Library/Application Support/GIMP" ;;
+    MINGW*|MSYS*|CYGWIN*) base="${APPDATA:-$HOME/AppData/Roaming}/GIMP" ;;
+    *) base="${XDG_CONFIG_HOME:-$HOME/.config}/GIMP" ;;
+  esac
+  echo "$base/3.0/plug-ins"
+  if [[ -d "$base/2.10" ]]; then echo "$base/2.10/plug-ins"; fi
+}
+
+copy_if_changed() {  # copy_if_changed SRC DEST MODE
+  echo "$2" >>"$MANIFEST"
+  if [[ -f "$2" ]] && cmp -s "$1" "$2"; then return 0; fi
+  install -m "$3" "$1" "$2"
+}
+
+install_gimp_plugin() {  # install_gimp_plugin PLUG_INS_DIR
+  local dir="$1" version="3"
+  [[ "$dir" == *"/2.10/"* || "$dir" == *"/2.10" ]] && version="2"
+  local config
+  config="$(mktemp)"
+  # Where the plug-in finds the project, its Python and its models.
+  printf '{\n  "project": "%s",\n  "python": "%s",\n  "models": "%s"\n}\n' \
+    "$ROOT" "$VENV/bin/python" "$ROOT/gimp_plugin/models" >"$config"
+  if [[ "$version" == "3" ]]; then
+    # GIMP 3 wants plug-ins/<name>/<name>.py, executable.
+    mkdir -p "$dir/$PLUGIN_NAME"
+    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize.py" "$dir/$PLUGIN_NAME/$PLUGIN_NAME.py" 755
+    copy_if_changed "$config" "$dir/$PLUGIN_NAME/colorize-config.json" 644
+    say "GIMP 3 plug-in: $dir/$PLUGIN_NAME/$PLUGIN_NAME.py"
+  else
+    mkdir -p "$dir"
+    copy_if_changed "$ROOT/gimp_plugin/gimp2/colorize_gimp2.py" "$dir/colorize_gimp2.py" 755
+    copy_if_changed "$config" "$dir/colorize-config.json" 644
+    say "GIMP 2.10 plug-in: $dir/colorize_gimp2.py"
+  fi
+  rm -f "$config"
+}
+
+uninstall_gimp() {
+  if [[ ! -f "$MANIFEST" ]]; then say "nothing to uninstall (no $MANIFEST)"; return 0; fi
+  sort -u "$MANIFEST" | while IFS= read -r path; do
+    if [[ -f "$path" ]]; then rm -f "$path" && say "removed $path"; fi
+    rmdir "$(dirname "$path")" 2>/dev/null || true  # the plug-in's own folder, once empty
+  done
+  rm -f "$MANIFEST"
+}
+
+if [[ $UNINSTALL -eq 1 ]]; then uninstall_gimp; exit 0; fi
+
+# --- the virtual environment ---------------------------------------------------------------------------------------
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "install.sh: $PYTHON is missing or older than 3.10; pass --python /path/to/python3.10+" >&2
+  exit 1
+fi
+if [[ ! -x "$VENV/bin/python" ]]; then
+  say "creating virtual environment $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+extras="cpu"
+[[ $GPU -eq 1 ]] && extras="gpu"
+[[ $DEV -eq 1 ]] && extras="$extras,dev,train"
+stamp="$VENV/.colorize-install-stamp"
+wanted="$extras $(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
+  say "Python packages already installed ($extras)"
+else
+  say "installing Colorize with extras [$extras] into $VENV"
+  # The CPU and GPU builds of onnxruntime provide the same module: never leave both installed.
+  if [[ $GPU -eq 1 ]]; then "$VENV/bin/python" -m pip uninstall -q -y onnxruntime 2>/dev/null || true
+  else "$VENV/bin/python" -m pip uninstall -q -y onnxruntime-gpu 2>/dev/null || true; fi
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+  echo "$wanted" >"$stamp"
+fi
+
+if [[ ! -f "$ROOT/gimp_plugin/models/colorize.onnx" ]]; then
+  say "note: no shipped model at gimp_plugin/models/colorize.onnx yet; train and export one (see README)"
+fi
+
+# --- GIMP -----------------------------------------------------------------------------------------------------------
+if [[ $GIMP -eq 1 ]]; then
+  if [[ ${#GIMP_DIRS[@]} -eq 0 ]]; then mapfile -t GIMP_DIRS < <(default_gimp_dirs); fi
+  for dir in "${GIMP_DIRS[@]}"; do install_gimp_plugin "$dir"; done
+  say "restart GIMP, open a photo, then: Filters > Colors > Colorize..."
+fi
+say "done. Try: $VENV/bin/colorize $ROOT/examples/astronaut_bw.jpg -o colorized.png"

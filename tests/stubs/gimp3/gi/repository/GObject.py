@@ -1,0 +1,2 @@
+class ParamFlags:
+    READWRITE = 3

@@ -1,0 +1,135 @@
+"""The `colorize` command: single files, folders, failures among good files, and never losing an input."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gimp_plugin import cli
+from gimp_plugin.image_io import read_image, write_image
+
+
+@pytest.fixture
+def photos(tmp_path, gray_u8):
+    folder = tmp_path / "scans"
+    (folder / "album").mkdir(parents=True)
+    Image.fromarray(gray_u8).save(folder / "a.png")
+    Image.fromarray(gray_u8).save(folder / "album" / "b.jpg", quality=95)
+    Image.fromarray(np.dstack([gray_u8] * 3)).save(folder / "album" / "c.webp")
+    (folder / "album" / "broken.jpg").write_bytes(b"this is not a jpeg")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def run(*args) -> int:
+    return cli.main([str(a) for a in args])
+
+
+def test_one_file(tmp_path, photos, model_path):
+    out = tmp_path / "out.png"
+    assert run(photos / "a.png", "-o", out, "--model", model_path, "--quiet") == 0
+    result = read_image(out).pixels
+    assert result.shape == (40, 56, 3)
+    assert result.std(axis=2).mean() > 3, "the output has color"
+
+
+def test_folder_batch_keeps_relative_paths_and_reports_the_broken_file(tmp_path, photos, model_path, capsys):
+    out = tmp_path / "colored"
+    status = run(photos, "-o", out, "--model", model_path)
+    assert status == 1, "one input failed, so the exit status says so"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "a.png",
+        "album/b.jpg",
+        "album/c.webp",
+    ]
+    error = capsys.readouterr().err
+    assert "broken.jpg" in error and "1 of 4" in error
+    assert not list(out.rglob("*.tmp")), "no temporary files are left behind"
+
+
+def test_format_changes_the_extension(tmp_path, photos, model_path):
+    out = tmp_path / "colored"
+    run(photos / "album" / "b.jpg", photos / "a.png", "-o", out, "--model", model_path, "--format", "tif", "-q")
+    assert sorted(p.name for p in out.iterdir()) == ["a.tif", "b.tif"]
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path, photos, model_path):
+    out = tmp_path / "out.png"
+    out.write_bytes(b"precious")
+    assert run(photos / "a.png", "-o", out, "--model", model_path, "-q") == 1
+    assert out.read_bytes() == b"precious"
+    assert run(photos / "a.png", "-o", out, "--model", model_path, "-q", "--overwrite") == 0
+    assert out.read_bytes() != b"precious"
+
+
+def test_an_input_is_never_written_over_even_with_overwrite(photos, model_path):
+    source = photos / "a.png"
+    before = source.read_bytes()
+    assert run(source, "-o", source, "--model", model_path, "--overwrite", "-q") == 1
+    assert source.read_bytes() == before
+    assert run(photos, "-o", photos, "--model", model_path, "--overwrite", "-q") == 1
+    assert source.read_bytes() == before
+
+
+def test_missing_model_is_explained(tmp_path, photos, capsys, monkeypatch):
+    monkeypatch.setenv("COLORIZE_MODEL", str(tmp_path / "none.onnx"))
+    assert run(photos / "a.png", "-o", tmp_path / "o.png") == 2
+    assert "default model has not been installed" in capsys.readouterr().err
+
+
+def test_missing_input_is_reported_and_others_still_run(tmp_path, photos, model_path, capsys):
+    out = tmp_path / "o"
+    assert run(tmp_path / "ghost.png", photos / "a.png", "-o", out, "--model", model_path, "-q") == 1
+    assert (out / "a.png").exists()
+    assert "ghost.png" in capsys.readouterr().err
+
+
+def test_hints_file_colors_the_output(tmp_path, model_path):
+    gray = np.full((32, 32), 128, np.uint8)
+    Image.fromarray(gray).save(tmp_path / "g.png")
+    hint = np.zeros((32, 32, 4), np.uint8)
+    hint[:, :16] = [0, 0, 255, 255]
+    Image.fromarray(hint, "RGBA").save(tmp_path / "hints.png")
+    assert (
+        run(tmp_path / "g.png", "-o", tmp_path / "o.png", "--model", model_path, "--hints", tmp_path / "hints.png") == 0
+    )
+    result = read_image(tmp_path / "o.png").pixels.astype(int)
+    assert (result[:, :8, 2] - result[:, :8, 0]).mean() > 20, "blue where the hint is"
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "nohint.png")
+    assert (
+        run(tmp_path / "g.png", "-o", tmp_path / "o2.png", "--model", model_path, "--hints", tmp_path / "nohint.png")
+        == 1
+    )
+
+
+def test_palette_and_16_bit_inputs(tmp_path, gray_u8, model_path):
+    Image.fromarray(np.dstack([gray_u8] * 3)).convert("P").save(tmp_path / "p.png")
+    Image.fromarray(gray_u8.astype(np.uint16) * 257).save(tmp_path / "g16.png")
+    sixteen = np.dstack([gray_u8] * 3).astype(np.uint16) * 257
+    write_image(tmp_path / "rgb16.tif", sixteen)
+    out = tmp_path / "o"
+    assert run(tmp_path, "-o", out, "--model", model_path, "-q") == 0
+    assert read_image(out / "p.png").pixels.dtype == np.uint8
+    assert (out / "g16.png").read_bytes()[24] == 16, "a 16-bit input gives a 16-bit PNG"
+    result = read_image(out / "rgb16.tif").pixels
+    assert result.dtype == np.uint16 and result.shape == sixteen.shape
+
+
+def test_16_bit_png_writer_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    for shape in [(5, 7, 3), (4, 6, 4), (3, 3)]:
+        pixels = rng.integers(0, 65536, shape, dtype=np.uint16)
+        write_image(tmp_path / "x.png", pixels, overwrite=True)
+        with Image.open(tmp_path / "x.png") as image:
+            assert image.size == (shape[1], shape[0])
+        if len(shape) == 2:
+            np.testing.assert_array_equal(read_image(tmp_path / "x.png").pixels, pixels)
+
+
+def test_unreadable_and_unknown_format(tmp_path, gray_u8):
+    from gimp_plugin.errors import InputError
+
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(InputError, match="cannot read"):
+        read_image(tmp_path / "bad.png")
+    with pytest.raises(InputError, match="unknown output format"):
+        write_image(tmp_path / "x.xyz", gray_u8)

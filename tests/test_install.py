@@ -1,0 +1,50 @@
+"""install.sh: help, GIMP plug-in placement, idempotence and an exact uninstall (using the already-built venv)."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALL = ROOT / "install.sh"
+
+
+def installed_extras() -> str | None:
+    stamp = ROOT / ".venv" / ".colorize-install-stamp"
+    return stamp.read_text().split()[0] if stamp.is_file() else None
+
+
+def run(*args, env=None):
+    return subprocess.run(["bash", str(INSTALL), *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_help_documents_every_flag():
+    result = run("--help")
+    assert result.returncode == 0
+    for flag in ("--venv", "--python", "--gpu", "--dev", "--gimp-dir", "--no-gimp", "--uninstall"):
+        assert flag in result.stdout
+    assert run("--bogus").returncode == 2
+
+
+@pytest.mark.skipif(installed_extras() != "cpu,dev,train", reason="needs the venv made by ./install.sh --dev")
+def test_gimp_plugins_install_idempotently_and_uninstall_exactly(tmp_path):
+    env = dict(os.environ, COLORIZE_INSTALL_MANIFEST=str(tmp_path / "manifest"))
+    gimp3, gimp2 = tmp_path / "GIMP" / "3.0" / "plug-ins", tmp_path / "GIMP" / "2.10" / "plug-ins"
+    (gimp2 / "someone-else.py").parent.mkdir(parents=True)
+    (gimp2 / "someone-else.py").write_text("# not ours")
+    first = run("--dev", "--gimp-dir", gimp3, "--gimp-dir", gimp2, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "already installed" in first.stdout, "the venv was right: pip was not run again"
+    plugin = gimp3 / "colorize" / "colorize.py"
+    assert plugin.is_file() and os.access(plugin, os.X_OK)
+    config = json.loads((gimp3 / "colorize" / "colorize-config.json").read_text())
+    assert config["project"] == str(ROOT) and config["python"].endswith("/.venv/bin/python")
+    assert (gimp2 / "colorize_gimp2.py").is_file() and os.access(gimp2 / "colorize_gimp2.py", os.X_OK)
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "manifest"}
+    assert run("--dev", "--gimp-dir", gimp3, "--gimp-dir", gimp2, env=env).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps, "a second run rewrites nothing"
+    assert run("--uninstall", env=env).returncode == 0
+    assert not (gimp3 / "colorize").exists() and not (gimp2 / "colorize_gimp2.py").exists()
+    assert (gimp2 / "someone-else.py").read_text() == "# not ours"

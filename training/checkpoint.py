@@ -1,0 +1,31 @@
+"""Checkpoints: plain tensors and numbers only, written atomically, read with torch.load(weights_only=True)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+
+def save_atomic(state: dict, path: Path) -> None:
+    """Write ``state`` to ``path`` through a temporary file and a rename: a killed run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    torch.save(state, temporary)
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load(path: Path, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint without unpickling arbitrary objects."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def find(run_or_checkpoint: Path) -> Path:
+    """The checkpoint file itself, or a run folder's latest one."""
+    path = Path(run_or_checkpoint)
+    return path / "last.pt" if path.is_dir() else path

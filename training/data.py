@@ -1,0 +1,246 @@
+"""Training data: folders of color photos -> seeded random crops, a fixed validation split, and color hints.
+
+Every random choice (crop, flip, sample order, hints) comes from a torch.Generator seeded by (run seed, epoch,
+sample), so a resumed run sees exactly the data an unbroken one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from gimp_plugin import color
+
+log = logging.getLogger("colorize.train")
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
+# Mean Lab chroma below which a photo counts as gray: it would only teach the model to paint nothing.
+MIN_MEAN_CHROMA = 2.0
+
+
+@dataclass(frozen=True)
+class Photo:
+    path: Path
+    key: str  # path relative to its --data root: the name used in split files
+    group: str  # top-level folder under the root, for per-folder sampling weights
+    pixels: np.ndarray | None = None  # cached RGB uint8, short side at most the cache side
+
+
+@dataclass
+class ScanReport:
+    photos: list[Photo]
+    unreadable: list[str]
+    gray: list[str]
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.photos)} usable photos in {len(set(p.group for p in self.photos))} folder(s); "
+            f"skipped {len(self.unreadable)} unreadable and {len(self.gray)} near-gray file(s)"
+        )
+
+
+def find_files(roots: list[Path]) -> list[tuple[Path, str, str]]:
+    """(path, key, group) for every image file under the roots, in a stable order."""
+    found = []
+    for root in roots:
+        if not root.is_dir():
+            raise SystemExit(f"colorize-train: --data {root}: not a folder")
+        for path in sorted(root.rglob("*")):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not path.name.startswith("."):
+                relative = path.relative_to(root)
+                group = relative.parts[0] if len(relative.parts) > 1 else root.name
+                found.append((path, relative.as_posix(), group))
+    return found
+
+
+def load_rgb(path: Path, short_side: int | None) -> np.ndarray:
+    """RGB uint8 pixels, shrunk (never enlarged) so the short side is at most ``short_side``."""
+    with Image.open(path) as image:
+        if short_side:
+            image.draft("RGB", (short_side, short_side))  # JPEG: decode at a reduced scale, much faster
+        image = image.convert("RGB")
+        if short_side and min(image.size) > short_side:
+            scale = short_side / min(image.size)
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        return np.asarray(image)
+
+
+def mean_chroma(pixels: np.ndarray) -> float:
+    step = max(1, max(pixels.shape[:2]) // 64)
+    lab = color.rgb_to_lab(pixels[::step, ::step].astype(np.float32) / 255)
+    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+
+
+def _inspect(entry: tuple[Path, str, str], cache_side: int | None):
+    path, key, group = entry
+    try:
+        pixels = load_rgb(path, cache_side or 256)
+    except Exception as error:  # any decoder failure means: skip this file
+        return "unreadable", key, str(error)
+    if min(pixels.shape[:2]) < 8:
+        return "unreadable", key, "smaller than 8 pixels"
+    if mean_chroma(pixels) < MIN_MEAN_CHROMA:
+        return "gray", key, None
+    return "ok", Photo(path, key, group, pixels if cache_side else None), None
+
+
+def scan(roots: list[Path], cache_side: int | None = None, workers: int = 2, progress: bool = True) -> ScanReport:
+    """Find, check and (with ``cache_side``) load every photo. Unreadable and near-gray files are counted."""
+    entries = find_files(roots)
+    report = ScanReport([], [], [])
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = pool.map(lambda entry: _inspect(entry, cache_side), entries)
+        if progress:
+            from tqdm import tqdm
+
+            results = tqdm(results, total=len(entries), desc="Scanning photos", unit="img")
+        for status, value, reason in results:
+            if status == "ok":
+                report.photos.append(value)
+            elif status == "gray":
+                report.gray.append(value)
+            else:
+                report.unreadable.append(value)
+                log.warning("skipping unreadable %s: %s", value, reason)
+    if not report.photos:
+        raise SystemExit(
+            f"colorize-train: no usable color photos in {', '.join(map(str, roots))} "
+            f"({len(entries)} image file(s) found, {len(report.unreadable)} unreadable, {len(report.gray)} near-gray)"
+        )
+    return report
+
+
+def _hash(key: str) -> str:
+    return hashlib.md5(key.encode()).hexdigest()
+
+
+def choose_validation(photos: list[Photo], count: int) -> list[str]:
+    """A fixed validation split: ``count`` keys spread over the folders in proportion, chosen by hash."""
+    by_group: dict[str, list[str]] = {}
+    for photo in photos:
+        by_group.setdefault(photo.group, []).append(photo.key)
+    count = min(count, len(photos) // 2)
+    chosen = []
+    for _, keys in sorted(by_group.items()):
+        share = max(1, round(count * len(keys) / len(photos))) if count else 0
+        chosen += sorted(keys, key=_hash)[: min(share, len(keys) - 1)]
+    return sorted(chosen)
+
+
+def split(photos: list[Photo], split_file: Path, count: int) -> tuple[list[Photo], list[Photo]]:
+    """(train, validation). The split file is read if present, else chosen and written, so it never changes."""
+    if split_file.is_file():
+        keys = {line.strip() for line in split_file.read_text().splitlines() if line.strip()}
+    else:
+        keys = set(choose_validation(photos, count))
+        split_file.parent.mkdir(parents=True, exist_ok=True)
+        split_file.write_text("".join(f"{key}\n" for key in sorted(keys)))
+    train = [p for p in photos if p.key not in keys]
+    validation = [p for p in photos if p.key in keys]
+    return train, validation
+
+
+def folder_weights(photos: list[Photo], power: float = 0.5) -> torch.Tensor:
+    """Per-image sampling weights: a folder of n photos gets total weight n**power, so big folders count more,
+    but sub-linearly (power 0.5: a folder 100x larger is drawn 10x as often)."""
+    sizes = Counter(photo.group for photo in photos)
+    return torch.tensor([sizes[p.group] ** (power - 1) for p in photos], dtype=torch.float64)
+
+
+def _generator(*seeds: int) -> torch.Generator:
+    generator = torch.Generator()
+    generator.manual_seed(int(hashlib.sha256(repr(seeds).encode()).hexdigest()[:15], 16))
+    return generator
+
+
+class EpochSampler(Sampler):
+    """Weighted sampling with replacement, reproducible per (seed, epoch), split across DDP ranks like
+    DistributedSampler (rank r takes every world-th draw). Yields (index, sample seed)."""
+
+    def __init__(self, weights: torch.Tensor, samples_per_epoch: int, seed: int, rank: int = 0, world: int = 1):
+        self.weights, self.seed, self.rank, self.world = weights, seed, rank, world
+        self.per_rank = samples_per_epoch // world
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Start ``epoch``, leaving out its first ``skip`` draws on this rank (to resume mid-epoch)."""
+        self.epoch, self.skip = epoch, skip
+
+    def __len__(self) -> int:
+        return self.per_rank - self.skip
+
+    def __iter__(self):
+        draws = torch.multinomial(
+            self.weights, self.per_rank * self.world, True, generator=_generator(self.seed, self.epoch)
+        )
+        mine = draws[self.rank :: self.world].tolist()
+        for position in range(self.skip, self.per_rank):
+            yield mine[position], hash((self.seed, self.epoch, self.rank, position)) & 0x7FFFFFFF
+
+
+class ColorCrops(Dataset):
+    """Square RGB uint8 crops [3, size, size]. Training: random resized crop and flip; validation: centre crop."""
+
+    def __init__(self, photos: list[Photo], size: int, cache_side: int | None, train: bool = True):
+        self.photos, self.size, self.cache_side, self.train = photos, size, cache_side, train
+
+    def __len__(self) -> int:
+        return len(self.photos)
+
+    def _pixels(self, photo: Photo) -> np.ndarray:
+        return photo.pixels if photo.pixels is not None else load_rgb(photo.path, self.cache_side)
+
+    def __getitem__(self, item) -> torch.Tensor:
+        index, sample_seed = item if isinstance(item, tuple) else (item, None)
+        image = Image.fromarray(self._pixels(self.photos[index]))
+        width, height = image.size
+        if self.train:
+            generator = _generator(sample_seed)
+            uniform = torch.rand(4, generator=generator).tolist()
+            area = width * height * (0.3 + 0.7 * uniform[0])
+            ratio = math.exp(math.log(3 / 4) + uniform[1] * math.log(16 / 9))
+            crop_w = min(width, round(math.sqrt(area * ratio)))
+            crop_h = min(height, round(math.sqrt(area / ratio)))
+            left, top = round(uniform[2] * (width - crop_w)), round(uniform[3] * (height - crop_h))
+            flip = bool(torch.randint(2, (1,), generator=generator))
+        else:
+            side = min(width, height)
+            crop_w = crop_h = side
+            left, top, flip = (width - side) // 2, (height - side) // 2, False
+        box = (left, top, left + crop_w, top + crop_h)
+        crop = image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
+        if flip:
+            crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        return torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1)
+
+
+def draw_hints(
+    ab: torch.Tensor, generator: torch.Generator, probability: float = 0.5, max_points: int = 20
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random user-like hints from the true ab [N, 2, H, W] (Zhang et al. 2017): with ``probability`` a sample gets
+    1..max_points patches (1-5 px, more small counts than large), each holding the patch's mean true color."""
+    batch, _, height, width = ab.shape
+    hint_ab, hint_mask = torch.zeros_like(ab), torch.zeros(batch, 1, height, width, dtype=ab.dtype)
+    for sample in range(batch):
+        if torch.rand(1, generator=generator).item() >= probability:
+            continue
+        count = int(math.exp(torch.rand(1, generator=generator).item() * math.log(max_points + 1)))
+        for _ in range(max(1, count)):
+            size = int(torch.randint(1, 6, (1,), generator=generator))
+            top = int(torch.randint(0, max(1, height - size + 1), (1,), generator=generator))
+            left = int(torch.randint(0, max(1, width - size + 1), (1,), generator=generator))
+            patch = (slice(top, top + size), slice(left, left + size))
+            hint_ab[sample, :, patch[0], patch[1]] = ab[sample, :, patch[0], patch[1]].mean(dim=(1, 2), keepdim=True)
+            hint_mask[sample, :, patch[0], patch[1]] = 1.0
+    return hint_ab, hint_mask

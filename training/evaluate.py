@@ -1,0 +1,191 @@
+"""`colorize-eval`: quality of an ONNX model on color photos turned gray, through the real runtime pipeline.
+
+Metrics, each beside the gray baseline (a* = b* = 0) on the same images: PSNR on 8-bit RGB, colorfulness CF
+(Hasler & Suesstrunk 2003) and its distance to the truth's, and AuC (share of pixels whose ab error is within t,
+averaged over t = 0..150). ``--hints K ...`` sweeps the number of hint points drawn from the truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from gimp_plugin import color
+from gimp_plugin.hints import Hints
+from gimp_plugin.model import load_model
+from gimp_plugin.pipeline import colorize
+
+from .data import find_files, load_rgb
+
+PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
+AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float32)
+
+
+def psnr(result: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR in dB between two 8-bit RGB images, capped at PSNR_CAP."""
+    mse = np.mean((result.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return PSNR_CAP if mse == 0 else min(PSNR_CAP, 10 * np.log10(255.0**2 / mse))
+
+
+def colorfulness(rgb: np.ndarray) -> float:
+    """Hasler & Suesstrunk colorfulness of an 8-bit RGB image: sigma_rgyb + 0.3 mu_rgyb."""
+    red, green, blue = (rgb[..., i].astype(np.float64) for i in range(3))
+    rg, yb = red - green, 0.5 * (red + green) - blue
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def ab_auc(result: np.ndarray, truth: np.ndarray) -> float:
+    """Area under the curve of (share of pixels with ab error <= t) for t = 0..150, normalised to [0, 1]."""
+    lab_result = color.rgb_to_lab(result.astype(np.float32) / 255)
+    lab_truth = color.rgb_to_lab(truth.astype(np.float32) / 255)
+    error = np.hypot(*(lab_result[..., i] - lab_truth[..., i] for i in (1, 2))).ravel()
+    error.sort()
+    return float(np.mean(np.searchsorted(error, AUC_THRESHOLDS, side="right") / error.size))
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """The photo as a gray 8-bit image with the same L* (what a B&W print of it would be)."""
+    lightness = color.rgb_to_lightness(rgb.astype(np.float32) / 255)
+    gray = color.linear_to_srgb(color.lightness_to_luminance(lightness))
+    return np.round(gray * 255).astype(np.uint8)
+
+
+def gray_baseline(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def random_hints(truth: np.ndarray, count: int, seed: int, patch: int = 3) -> Hints | None:
+    """``count`` hint points at random places, each a ``patch``-pixel square holding the truth's mean ab there."""
+    if count == 0:
+        return None
+    generator = np.random.default_rng(seed)
+    height, width = truth.shape[:2]
+    lab = color.rgb_to_lab(truth.astype(np.float32) / 255)
+    ab, mask = np.zeros((2, height, width), np.float32), np.zeros((height, width), np.float32)
+    for _ in range(count):
+        top, left = generator.integers(0, max(1, height - patch)), generator.integers(0, max(1, width - patch))
+        region = (slice(top, top + patch), slice(left, left + patch))
+        ab[:, region[0], region[1]] = lab[region][..., 1:].reshape(-1, 2).mean(axis=0)[:, None, None]
+        mask[region] = 1
+    return Hints(ab=ab, mask=mask)
+
+
+def measure(result: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {"psnr": psnr(result, truth), "cf": colorfulness(result), "auc": ab_auc(result, truth)}
+
+
+def summarise(rows: list[dict]) -> dict[str, float]:
+    """Means over images; delta_cf compares mean CF with the truth's mean CF."""
+    if not rows:
+        return {}
+    mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0] if key != "group"}
+    for prefix in ("model", "gray"):
+        mean[f"{prefix}_delta_cf"] = abs(mean[f"{prefix}_cf"] - mean["truth_cf"])
+    return mean
+
+
+def contact_sheet(triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path, size: int = 160) -> None:
+    """Rows of gray | model | truth thumbnails."""
+    sheet = Image.new("RGB", (3 * size, len(triples) * size), "white")
+    for row, images in enumerate(triples):
+        for column, pixels in enumerate(images):
+            thumb = Image.fromarray(pixels)
+            thumb.thumbnail((size, size))
+            sheet.paste(thumb, (column * size + (size - thumb.width) // 2, row * size + (size - thumb.height) // 2))
+    sheet.save(path)
+
+
+def _selected(data: list[Path], split: Path | None, limit: int | None):
+    files = find_files(data)
+    if split is not None:
+        keys = {line.strip() for line in split.read_text().splitlines() if line.strip()}
+        files = [entry for entry in files if entry[1] in keys]
+    return files[:limit] if limit else files
+
+
+def markdown_table(overall: dict, groups: dict[str, dict]) -> str:
+    lines = [
+        "| images | set | PSNR model | PSNR gray | CF model | CF gray | CF truth | dCF model | AuC model | AuC gray |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, stats in [*sorted(groups.items()), ("all", overall)]:
+        lines.append(
+            f"| {stats['count']:.0f} | {name} | {stats['model_psnr']:.2f} | {stats['gray_psnr']:.2f} | "
+            f"{stats['model_cf']:.1f} | {stats['gray_cf']:.1f} | {stats['truth_cf']:.1f} | "
+            f"{stats['model_delta_cf']:.1f} | {stats['model_auc']:.4f} | {stats['gray_auc']:.4f} |"
+        )
+    return "\n".join(lines)
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    from tqdm import tqdm
+
+    model = load_model(args.model, threads=args.threads)
+    files = _selected(args.data, args.split, args.limit)
+    if not files:
+        raise SystemExit("colorize-eval: no images found")
+    rows, sweep, sheet = [], defaultdict(list), []
+    for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
+        truth = load_rgb(path, args.max_side)
+        gray = to_gray(truth)
+        result = colorize(gray, model, render_size=args.render_size)
+        row = {"group": group, "count": 1, **{f"truth_{k}": v for k, v in {"cf": colorfulness(truth)}.items()}}
+        row.update({f"model_{k}": v for k, v in measure(result, truth).items()})
+        row.update({f"gray_{k}": v for k, v in measure(gray_baseline(gray), truth).items()})
+        rows.append(row)
+        for count in args.hints:
+            hinted = (
+                result
+                if count == 0
+                else colorize(gray, model, render_size=args.render_size, hints=random_hints(truth, count, seed=index))
+            )
+            sweep[count].append(psnr(hinted, truth))
+        if len(sheet) < args.sheet_rows and index % max(1, len(files) // args.sheet_rows) == 0:
+            sheet.append((gray_baseline(gray), result, truth))
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row["group"]].append(row)
+    report = {
+        "model": str(model.path),
+        "render_size": args.render_size or model.info.default_render_size,
+        "overall": {**summarise(rows), "count": len(rows)},
+        "groups": {name: {**summarise(items), "count": len(items)} for name, items in groups.items()},
+        "hint_sweep_psnr": {str(k): float(np.mean(v)) for k, v in sorted(sweep.items())},
+    }
+    report["markdown"] = markdown_table(report["overall"], report["groups"])
+    if sweep:
+        report["markdown"] += "\n\n| hint points | " + " | ".join(report["hint_sweep_psnr"]) + " |\n|---|"
+        report["markdown"] += "---|" * len(sweep) + "\n| PSNR (dB) | "
+        report["markdown"] += " | ".join(f"{v:.2f}" for v in report["hint_sweep_psnr"].values()) + " |"
+    if args.report:
+        args.report.mkdir(parents=True, exist_ok=True)
+        (args.report / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.report / "metrics.md").write_text(report["markdown"] + "\n")
+        contact_sheet(sheet, args.report / "contact_sheet.png")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="colorize-eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of color photos")
+    parser.add_argument("--split", type=Path, help="evaluate only the photos listed in this split file")
+    parser.add_argument("--report", type=Path, help="folder for metrics.md, metrics.json and contact_sheet.png")
+    parser.add_argument("--hints", type=int, nargs="*", default=[], help="hint counts to sweep, e.g. 0 1 2 5 10 20 50")
+    parser.add_argument("--render-size", type=int, help="render size (default: the model's)")
+    parser.add_argument("--max-side", type=int, help="shrink photos so the short side is at most this")
+    parser.add_argument("--limit", type=int, help="evaluate at most this many photos")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--sheet-rows", type=int, default=12)
+    report = evaluate(parser.parse_args(argv))
+    print(report["markdown"])
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

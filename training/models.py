@@ -1,0 +1,211 @@
+"""Generators (the presets) and the PatchGAN discriminator.
+
+Every generator maps (L, hint_ab, hint_mask) in Lab units to ab in Lab units, so the exported ONNX graph is the
+model itself with no pre- or post-processing around it (see the model contract).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .effnet import EfficientNetLite0, pretrained_efficientnet_lite0
+
+AB_SCALE = 110.0  # a*, b* of sRGB colours stay within about +-110
+
+
+def normalise_inputs(lightness, hint_ab, hint_mask) -> tuple[torch.Tensor, torch.Tensor]:
+    """L to [-1, 1], hints to [-1, 1] with their mask: what every network sees."""
+    return lightness / 50.0 - 1.0, torch.cat([hint_ab / AB_SCALE * hint_mask, hint_mask], dim=1)
+
+
+class ConvBNReLU(nn.Sequential):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1, dilation: int = 1):
+        padding = dilation * (kernel // 2)
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, kernel, stride, padding, dilation=dilation, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class PlainColorNet(nn.Module):
+    """``baseline``: a few dilated convolutions at full resolution. Small enough to overfit one image quickly."""
+
+    size_multiple = 8
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvBNReLU(4, width), ConvBNReLU(width, width, dilation=2), ConvBNReLU(width, width, dilation=4),
+            ConvBNReLU(width, width), nn.Conv2d(width, 2, 3, padding=1),
+        )  # fmt: skip
+
+    def forward(self, lightness, hint_ab, hint_mask):
+        luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
+        return self.body(torch.cat([luma, hints], dim=1)) * AB_SCALE
+
+
+class UpBlock(nn.Module):
+    """Upsample x2, concatenate the skip, two 3x3 convolutions."""
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int):
+        super().__init__()
+        self.convs = nn.Sequential(
+            ConvBNReLU(in_channels + skip_channels, out_channels), ConvBNReLU(out_channels, out_channels)
+        )
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.convs(torch.cat([x, skip], dim=1))
+
+
+class UNet(nn.Module):
+    """``intermediate``: a U-Net trained from scratch (L and hints in, ab out)."""
+
+    size_multiple = 16
+
+    def __init__(self, widths: tuple[int, ...] = (32, 64, 128, 256)):
+        super().__init__()
+        self.down = nn.ModuleList()
+        channels = 4
+        for width in widths:
+            self.down.append(nn.Sequential(ConvBNReLU(channels, width), ConvBNReLU(width, width)))
+            channels = width
+        self.bottom = ConvBNReLU(channels, channels * 2)
+        self.up = nn.ModuleList()
+        channels *= 2
+        for width in reversed(widths):
+            self.up.append(UpBlock(channels, width, width))
+            channels = width
+        self.head = nn.Conv2d(channels, 2, 1)
+
+    def forward(self, lightness, hint_ab, hint_mask):
+        luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
+        x, skips = torch.cat([luma, hints], dim=1), []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottom(x)
+        for block, skip in zip(self.up, reversed(skips), strict=True):
+            x = block(x, skip)
+        return self.head(x) * AB_SCALE
+
+
+class FusionUNet(nn.Module):
+    """``fusion-effnet`` / ``fusion-irv2``: Deep Koalarization's fusion on a U-Net with an EfficientNet-Lite0
+    encoder (ImageNet weights, fine-tuned).
+
+    A frozen classifier sees L resized to its input size; its global embedding is tiled over the encoder's
+    bottleneck, concatenated and mixed by a 1x1 convolution before the decoder. ab is predicted at half the input
+    resolution and upsampled, which halves the decoder's cost (Zhang and DeOldify predict chroma coarser still).
+    """
+
+    size_multiple = 32
+
+    def __init__(
+        self,
+        classifier: nn.Module,
+        classifier_size: int,
+        embedding_channels: int,
+        pretrained_encoder: bool = True,
+        decoder_widths: tuple[int, ...] = (192, 96, 64, 48, 32),
+    ):
+        super().__init__()
+        self.encoder = pretrained_efficientnet_lite0() if pretrained_encoder else EfficientNetLite0()
+        for unused in ("_conv_head", "_bn1", "_fc"):
+            delattr(self.encoder, unused)  # the encoder's own classifier head is not used
+        # Hints enter beside the pretrained stem, through a branch that starts at zero: at step 0 the encoder
+        # behaves exactly as pretrained.
+        self.hint_stem = nn.Conv2d(3, 32, 3, 2, 1)
+        nn.init.zeros_(self.hint_stem.weight)
+        nn.init.zeros_(self.hint_stem.bias)
+        self.classifier = classifier.eval().requires_grad_(False)
+        self.classifier_size = classifier_size
+        self.fusion = ConvBNReLU(320 + embedding_channels, decoder_widths[0], kernel=1)
+        skip_channels = (112, 40, 24, 16 + 3)
+        blocks, channels = [], decoder_widths[0]
+        for skip, width in zip(skip_channels, decoder_widths[1:], strict=True):
+            blocks.append(UpBlock(channels, skip, width))
+            channels = width
+        self.decoder = nn.ModuleList(blocks)
+        self.head = nn.Conv2d(channels, 2, 3, padding=1)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.classifier.eval()  # frozen: its batch-norm statistics stay ImageNet's
+        return self
+
+    def embed(self, luma: torch.Tensor) -> torch.Tensor:
+        size = (self.classifier_size, self.classifier_size)
+        small = F.interpolate(luma, size=size, mode="bilinear", align_corners=False)
+        return self.classifier.embed(small.expand(-1, 3, -1, -1))
+
+    def forward(self, lightness, hint_ab, hint_mask):
+        luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
+        stem = self.encoder.stem(luma.expand(-1, 3, -1, -1)) + self.hint_stem(hints)
+        skips = self.encoder.features(stem)
+        embedding = self.embed(luma)[:, :, None, None].expand(-1, -1, *skips[-1].shape[-2:])
+        x = self.fusion(torch.cat([skips[-1], embedding], dim=1))
+        # Hints join again at stride 2 so that a small dot keeps its place: mean colour, max mask.
+        hint_half = torch.cat([F.avg_pool2d(hints[:, :2], 2), F.max_pool2d(hints[:, 2:], 2)], dim=1)
+        for block, skip in zip(
+            self.decoder, [skips[3], skips[2], skips[1], torch.cat([skips[0], hint_half], 1)], strict=True
+        ):
+            x = block(x, skip)
+        ab = self.head(x) * AB_SCALE
+        return F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class PatchDiscriminator(nn.Module):
+    """pix2pix's PatchGAN (70x70 receptive field), conditioned on L, with spectral norm instead of batch norm."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+
+        def conv(i, o, stride):
+            return spectral_norm(nn.Conv2d(i, o, 4, stride, 1))
+
+        self.body = nn.Sequential(
+            conv(3, width, 2), nn.LeakyReLU(0.2, True),
+            conv(width, width * 2, 2), nn.LeakyReLU(0.2, True),
+            conv(width * 2, width * 4, 2), nn.LeakyReLU(0.2, True),
+            conv(width * 4, width * 4, 1), nn.LeakyReLU(0.2, True),
+            conv(width * 4, 1, 1),
+        )  # fmt: skip
+
+    def forward(self, lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([lightness / 50.0 - 1.0, ab / AB_SCALE], dim=1))
+
+
+PRESETS = ("baseline", "intermediate", "fusion-effnet", "fusion-irv2")
+
+
+def build_generator(preset: str, pretrained: bool = True, classifier_weights: str | None = None) -> nn.Module:
+    """The generator of a preset. ``pretrained`` loads ImageNet weights where the preset uses them."""
+    if preset == "baseline":
+        return PlainColorNet()
+    if preset == "intermediate":
+        return UNet()
+    if preset == "fusion-effnet":
+        classifier = pretrained_efficientnet_lite0(classifier_weights) if pretrained else EfficientNetLite0()
+        return FusionUNet(classifier, 224, 1280, pretrained_encoder=pretrained)
+    if preset == "fusion-irv2":
+        from .irv2 import InceptionResNetV2, load_irv2_weights
+
+        classifier = InceptionResNetV2()
+        if pretrained:
+            load_irv2_weights(classifier, classifier_weights)
+        return FusionUNet(classifier, 299, 1536, pretrained_encoder=pretrained)
+    raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+
+
+ARCH_IDS = {
+    "baseline": "plain-conv",
+    "intermediate": "unet",
+    "fusion-effnet": "unet-fusion-effnet-lite0",
+    "fusion-irv2": "unet-fusion-inception-resnet-v2",
+}

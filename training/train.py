@@ -1,0 +1,376 @@
+"""`colorize-train`: train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos.
+
+Single process: ``colorize-train --data PHOTOS --out runs/x``. Several GPUs or nodes:
+``torchrun --nproc-per-node 4 -m training.train --data PHOTOS --out runs/x`` (DDP; gloo on CPU, NCCL on GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import DataLoader
+
+from . import checkpoint, data, losses
+from .lab import lab_to_rgb, rgb_to_lab
+from .models import PRESETS, PatchDiscriminator, build_generator
+from .visual import loss_curves, sample_grid
+
+log = logging.getLogger("colorize.train")
+
+
+@dataclass
+class Config:
+    """Every setting of a run; written to RUN_DIR/config.json and stored in each checkpoint."""
+
+    data: list[str] = field(default_factory=list)
+    config: str = "fusion-effnet"
+    image_size: int = 128
+    batch_size: int = 16
+    max_steps: int = 2000
+    epochs: float | None = None
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    gan: bool = False
+    critic_steps: int = 0  # NoGAN: discriminator pretraining steps (generator frozen)
+    gan_steps: int = 0  # NoGAN: final adversarial steps at gan_lr
+    gan_lr: float = 2e-5
+    gan_weight: float = 0.02
+    colorfulness_weight: float = 1.0
+    perceptual_weight: float = 0.0
+    hint_probability: float = 0.5
+    hint_max_points: int = 20
+    ema_decay: float = 0.999
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "none"  # none | bf16 | fp16
+    val_count: int = 300
+    val_split: str | None = None
+    cache_side: int | None = 192
+    workers: int = 0
+    folder_power: float = 0.5
+    pretrained: bool = True
+    classifier_weights: str | None = None
+    log_every: int = 20
+    sample_every: int = 250
+    checkpoint_every: int = 250
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
+    defaults = Config()
+    parser = argparse.ArgumentParser(prog="colorize-train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", nargs="+", help="folders of color photos (searched recursively)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, samples, config")
+    parser.add_argument("--config", choices=PRESETS, default=defaults.config, help="model preset")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--gan", action="store_true", help="NoGAN schedule: generator, then critic, then GAN phase")
+    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", help="random init (tests)")
+    for name, value in asdict(defaults).items():
+        if name in ("data", "config", "gan", "pretrained"):
+            continue
+        kind = (
+            type(value) if value is not None else (float if name == "epochs" else int if name == "cache_side" else str)
+        )
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
+    args = parser.parse_args(argv)
+    values = {k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)}
+    config = Config(**values)
+    if not args.resume and not config.data:
+        parser.error("--data is required (unless --resume)")
+    return config, args
+
+
+def setup_distributed(config: Config) -> tuple[int, int, torch.device]:
+    rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+    want_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("colorize-train: --device cuda, but PyTorch sees no CUDA GPU")
+    if world > 1:
+        dist.init_process_group("nccl" if want_cuda else "gloo")
+    if want_cuda:
+        local = int(os.environ.get("LOCAL_RANK", 0))
+        torch.cuda.set_device(local)
+        return rank, world, torch.device("cuda", local)
+    return rank, world, torch.device("cpu")
+
+
+class Trainer:
+    def __init__(self, config: Config, out: Path, rank: int, world: int, device: torch.device):
+        self.config, self.out, self.rank, self.world, self.device = config, out, rank, world, device
+        self.is_main = rank == 0
+        torch.manual_seed(config.seed)
+        report = data.scan([Path(p) for p in config.data], config.cache_side, progress=self.is_main)
+        split_file = Path(config.val_split) if config.val_split else out / "val_split.txt"
+        if self.is_main:
+            log.info("%s", report.summary())
+        if world > 1:
+            dist.barrier()  # rank 0 may be writing the split file
+        self.train_photos, self.val_photos = data.split(report.photos, split_file, config.val_count)
+        if not self.train_photos:
+            raise SystemExit(
+                "colorize-train: every photo went to the validation split; add photos or lower --val-count"
+            )
+        self.scan_report = report
+        self.generator = build_generator(config.config, config.pretrained, config.classifier_weights).to(device)
+        self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        trainable = [p for p in self.generator.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
+        self.total_steps = self._total_steps()
+        self.pretrain_steps = self.total_steps - (config.critic_steps + config.gan_steps if config.gan else 0)
+        warmup = max(1, min(200, self.pretrain_steps // 20))
+
+        def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 5 % over the pretraining phase
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, self.pretrain_steps - warmup))
+            return 0.05 + 0.95 * 0.5 * (1 + torch.cos(torch.tensor(progress * torch.pi)).item())
+
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, schedule)
+        self.discriminator = self.opt_d = None
+        if config.gan:
+            self.discriminator = PatchDiscriminator().to(device)
+            self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.gan_lr * 10, betas=(0.5, 0.99))
+        self.train_g = DistributedDataParallel(self.generator) if world > 1 else self.generator
+        self.train_d = (
+            DistributedDataParallel(self.discriminator) if world > 1 and self.discriminator else self.discriminator
+        )
+        self.step = 0
+        self.hint_generator = torch.Generator().manual_seed(config.seed * 7919 + rank)
+        self.history: dict[str, list[tuple[int, float]]] = {}
+
+    def _total_steps(self) -> int:
+        if self.config.epochs is not None:
+            per_epoch = len(self.train_photos) // (self.config.batch_size * self.world)
+            return max(1, round(self.config.epochs * per_epoch))
+        return self.config.max_steps
+
+    # --- state -------------------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "generator": self.generator.state_dict(),
+            "ema": self.ema.module.state_dict(),
+            "ema_n_averaged": self.ema.n_averaged,
+            "discriminator": self.discriminator.state_dict() if self.discriminator else {},
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict() if self.opt_d else {},
+            "sched_g": self.sched_g.state_dict(),
+            "step": self.step,
+            "config": asdict(self.config),
+            "torch_rng": torch.get_rng_state(),
+            "hint_rng": self.hint_generator.get_state(),
+        }
+
+    def restore(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.ema.module.load_state_dict(state["ema"])
+        self.ema.n_averaged.copy_(state["ema_n_averaged"])
+        if self.discriminator and state["discriminator"]:
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.step = state["step"]
+        torch.set_rng_state(state["torch_rng"])
+        self.hint_generator.set_state(state["hint_rng"])
+
+    def save(self, name: str = "last.pt") -> None:
+        if self.is_main:
+            checkpoint.save_atomic(self.state(), self.out / name)
+
+    # --- one step ------------------------------------------------------------------------------------------------
+    def phase(self) -> str:
+        if not self.config.gan or self.step < self.pretrain_steps:
+            return "generator"
+        return "critic" if self.step < self.pretrain_steps + self.config.critic_steps else "gan"
+
+    def _autocast(self):
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp)
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    def _batch(self, rgb_uint8: torch.Tensor):
+        rgb = rgb_uint8.to(self.device, non_blocking=True).float() / 255
+        lab = rgb_to_lab(rgb)
+        lightness, ab = lab[:, :1], lab[:, 1:]
+        hint_ab, hint_mask = data.draw_hints(
+            ab.cpu(), self.hint_generator, self.config.hint_probability, self.config.hint_max_points
+        )
+        as_cl = {"memory_format": torch.channels_last}
+        return lightness.contiguous(**as_cl), ab, hint_ab.to(self.device).contiguous(**as_cl), hint_mask.to(self.device)
+
+    def _generator_loss(self, lightness, ab, predicted) -> dict[str, torch.Tensor]:
+        config = self.config
+        terms = {"l1": losses.chroma_l1(predicted, ab)}
+        if config.colorfulness_weight:
+            terms["colorfulness"] = config.colorfulness_weight * losses.colorfulness_shortfall(lightness, predicted, ab)
+        if config.perceptual_weight and hasattr(self.generator, "classifier"):
+            features = self.generator.classifier.feature_maps
+            terms["perceptual"] = config.perceptual_weight * losses.perceptual(features, lightness, predicted, ab)
+        return terms
+
+    def train_step(self, rgb_uint8: torch.Tensor) -> dict[str, float]:
+        lightness, ab, hint_ab, hint_mask = self._batch(rgb_uint8)
+        phase = self.phase()
+        self.train_g.train(phase != "critic")
+        if phase == "gan":  # NoGAN's last phase runs at a low, constant learning rate
+            for group in self.opt_g.param_groups:
+                group["lr"] = self.config.gan_lr
+        logged = {}
+        with self._autocast():
+            if phase == "critic":
+                with torch.no_grad():
+                    predicted = self.train_g(lightness, hint_ab, hint_mask).float()
+            else:
+                predicted = self.train_g(lightness, hint_ab, hint_mask).float()
+        if phase != "generator":
+            logged["critic"] = self._critic_step(lightness, ab, predicted.detach())
+        if phase != "critic":
+            terms = self._generator_loss(lightness, ab, predicted)
+            if phase == "gan":
+                with self._autocast():
+                    terms["adversarial"] = (
+                        self.config.gan_weight * losses.generator_hinge(self.train_d(lightness, predicted)).float()
+                    )
+            loss = sum(terms.values())
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.generator.parameters(), 5.0)
+            self.opt_g.step()
+            if phase == "generator":
+                self.sched_g.step()
+            self.ema.update_parameters(self.generator)
+            logged.update({name: value.item() for name, value in terms.items()}, loss=loss.item())
+        self.step += 1
+        return logged
+
+    def _critic_step(self, lightness, ab, fake_ab) -> float:
+        with self._autocast():
+            loss = losses.discriminator_hinge(self.train_d(lightness, ab), self.train_d(lightness, fake_ab)).float()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        return loss.item()
+
+    # --- observation ---------------------------------------------------------------------------------------------
+    def validate(self, loader) -> dict[str, float]:
+        model = self.ema.module.eval()
+        l1_total, cf_pred, cf_true, count, first = 0.0, 0.0, 0.0, 0, None
+        with torch.no_grad():
+            for rgb_uint8 in loader:
+                lab = rgb_to_lab(rgb_uint8.to(self.device).float() / 255)
+                lightness, ab = lab[:, :1], lab[:, 1:]
+                zeros = torch.zeros_like(lightness)
+                with self._autocast():
+                    predicted = model(lightness, torch.zeros_like(ab), zeros).float()
+                l1_total += (predicted - ab).abs().mean(dim=(1, 2, 3)).sum().item()
+                rgb_pred = lab_to_rgb(torch.cat([lightness, predicted], 1))
+                cf_pred += losses.colorfulness(rgb_pred).sum().item()
+                cf_true += losses.colorfulness(rgb_uint8.to(self.device).float() / 255).sum().item()
+                count += len(rgb_uint8)
+                first = first or (lightness[:8].cpu(), predicted[:8].cpu(), ab[:8].cpu())
+        sample_grid(*first, self.out / "samples" / f"step_{self.step:07d}.png")
+        return {"val_l1_ab": l1_total / count, "val_cf": cf_pred / count, "val_cf_truth": cf_true / count}
+
+    def record(self, values: dict[str, float]) -> None:
+        path = self.out / "log.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(["step", "name", "value"])
+            for name, value in values.items():
+                writer.writerow([self.step, name, f"{value:.6g}"])
+                self.history.setdefault(name, []).append((self.step, value))
+
+    # --- the loop -----------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        config = self.config
+        weights = data.folder_weights(self.train_photos, config.folder_power)
+        per_epoch = (len(self.train_photos) // (config.batch_size * self.world)) * config.batch_size * self.world
+        per_epoch = max(per_epoch, config.batch_size * self.world)
+        sampler = data.EpochSampler(weights, per_epoch, config.seed, self.rank, self.world)
+        dataset = data.ColorCrops(self.train_photos, config.image_size, config.cache_side, train=True)
+        val_dataset = data.ColorCrops(self.val_photos[:64], config.image_size, config.cache_side, train=False)
+        val_loader = DataLoader(val_dataset, batch_size=16)
+        batches_per_epoch = per_epoch // (config.batch_size * self.world)
+        progress = None
+        if self.is_main:
+            from tqdm import tqdm
+
+            progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.config}")
+        window_start, window_images, running = time.perf_counter(), 0, {}
+        while self.step < self.total_steps:
+            epoch, position = divmod(self.step, batches_per_epoch)
+            sampler.set_epoch(epoch, position * config.batch_size)
+            loader = DataLoader(
+                dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
+                persistent_workers=False, pin_memory=self.device.type == "cuda",
+            )  # fmt: skip
+            for rgb_uint8 in loader:
+                values = self.train_step(rgb_uint8)
+                window_images += len(rgb_uint8) * self.world
+                for name, value in values.items():
+                    running.setdefault(name, []).append(value)
+                if progress:
+                    progress.update(1)
+                if self.is_main and self.step % config.log_every == 0:
+                    rate = window_images / (time.perf_counter() - window_start)
+                    means = {name: sum(v) / len(v) for name, v in running.items()}
+                    self.record({**means, "images_per_s": rate})
+                    progress.set_postfix(loss=f"{means.get('loss', 0):.4f}", img_s=f"{rate:.1f}", phase=self.phase())
+                    window_start, window_images, running = time.perf_counter(), 0, {}
+                if self.is_main and (self.step % config.sample_every == 0 or self.step == self.total_steps):
+                    self.record(self.validate(val_loader))
+                    loss_curves(self.history, self.out / "loss_curves.png")
+                if self.step % config.checkpoint_every == 0 or self.step == self.total_steps:
+                    self.save()
+                if self.step >= self.total_steps:
+                    break
+        if progress:
+            progress.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config, args = parse_args(argv)
+    out: Path = args.out
+    if args.resume:
+        saved = checkpoint.load(out / "last.pt")
+        stored = Config(**saved["config"])
+        # A resumed run keeps its settings; only its length may be extended.
+        stored.max_steps = max(stored.max_steps, config.max_steps) if config.epochs is None else stored.max_steps
+        config = stored
+    elif (out / "last.pt").exists():
+        raise SystemExit(
+            f"colorize-train: {out} already holds a run; pass --resume to continue it or pick another --out"
+        )
+    rank, world, device = setup_distributed(config)
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    out.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    trainer = Trainer(config, out, rank, world, device)
+    if args.resume:
+        trainer.restore(saved)
+        log.info("resumed at step %d of %d", trainer.step, trainer.total_steps)
+    trainer.run()
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    if rank == 0:
+        log.info("done: %s (step %d)", out / "last.pt", trainer.step)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
