@@ -135,6 +135,8 @@ class ColorizationModel:
             raise ModelError(
                 f"model {self.path.name} returned ab of shape {list(ab.shape)}, expected {[batch, 2, height, width]}"
             )
+        if not np.isfinite(ab).all():
+            raise ModelError(f"model {self.path.name} returned invalid values (NaN or infinity)")
         return ab
 
 

@@ -7,6 +7,7 @@ thread pool (numpy releases the GIL), which bounds both time and memory on large
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -234,12 +235,15 @@ def colorize(
     selection: np.ndarray | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Colorize ``pixels`` (gray, gray+alpha, RGB or RGBA; 8-bit, 16-bit or float in [0, 1]).
 
     Returns RGB (or RGBA, alpha copied) of the input's type (float inputs give float32). L* of every pixel is kept;
     ``selection`` (H x W, 0..1 or uint8) blends the result with the input, so 0 leaves a pixel exactly as it was.
+    ``timings``, when given, receives the seconds spent converting, running the network and upsampling.
     """
+    clock = _Stopwatch(timings)
     layout = inspect_pixels(pixels)
     if saturation < 0:
         raise InputError(f"saturation must be 0 or more, got {saturation}")
@@ -259,7 +263,9 @@ def colorize(
     _run_strips(measure, height, threads, report, 0.0, 0.25)
     lightness_small = area_along_last_axis(narrow.T, small_h).T
     hint_arrays = resample_hints(hints, small_h, small_w) if hints is not None else None
+    clock.lap("convert")
     ab_small = predict_chroma(model, lightness_small, hint_arrays)
+    clock.lap("infer")
     report(0.6)
 
     dtype = layout.dtype if layout.dtype in (np.uint8, np.uint16) else np.dtype(np.float32)
@@ -267,4 +273,18 @@ def colorize(
     ab_wide = bilinear_columns(ab_small.astype(np.float32), width)
     job = _Job(pixels, layout, lightness, ab_wide, float(saturation), weight, output)
     _run_strips(lambda start, stop: _write_strip(job, start, stop), height, threads, report, 0.6, 1.0)
+    clock.lap("upsample")
     return output
+
+
+class _Stopwatch:
+    """Adds the seconds since the previous lap to ``timings[name]`` (does nothing without a dict)."""
+
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings, self.last = timings, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now

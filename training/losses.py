@@ -24,14 +24,19 @@ def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
     return spread + 0.3 * mean
 
 
-def colorfulness_shortfall(lightness, predicted_ab, true_ab) -> torch.Tensor:
+def colorfulness_shortfall(lightness, predicted_ab, true_ab, pool: int = 4) -> torch.Tensor:
     """How far each prediction falls short of its photo's colorfulness (0 when as colorful or more), / 100.
 
     Plain L1 regression averages plausible colors to brown; this term pushes back only when the result is duller
-    than the truth, so it cannot reward arbitrary over-saturation."""
-    predicted = colorfulness(lab_to_rgb(torch.cat([lightness, predicted_ab], dim=1)))
+    than the truth, so it cannot reward arbitrary over-saturation. Both images are box-filtered by ``pool`` first:
+    otherwise the cheapest way to raise colorfulness is high-frequency chroma noise, which a first run learned."""
+
+    def pooled_colorfulness(ab):
+        return colorfulness(F.avg_pool2d(lab_to_rgb(torch.cat([lightness, ab], dim=1)), pool))
+
+    predicted = pooled_colorfulness(predicted_ab)
     with torch.no_grad():
-        target = colorfulness(lab_to_rgb(torch.cat([lightness, true_ab], dim=1)))
+        target = pooled_colorfulness(true_ab)
     return F.relu(target - predicted).mean() / 100
 
 

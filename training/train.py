@@ -64,6 +64,7 @@ class Config:
     log_every: int = 20
     sample_every: int = 250
     checkpoint_every: int = 250
+    stop_at_step: int | None = None  # checkpoint and stop here, schedule unchanged: continue later with --resume
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
@@ -78,13 +79,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     for name, value in asdict(defaults).items():
         if name in ("data", "config", "gan", "pretrained"):
             continue
-        kind = (
-            type(value) if value is not None else (float if name == "epochs" else int if name == "cache_side" else str)
-        )
+        optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int}
+        kind = type(value) if value is not None else optional_types.get(name, str)
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
     args = parser.parse_args(argv)
     values = {k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)}
     config = Config(**values)
+    args.changed = {k for k, v in values.items() if v != getattr(defaults, k)}
     if not args.resume and not config.data:
         parser.error("--data is required (unless --resume)")
     return config, args
@@ -263,6 +264,8 @@ class Trainer:
 
     # --- observation ---------------------------------------------------------------------------------------------
     def validate(self, loader) -> dict[str, float]:
+        if len(loader.dataset) == 0:
+            return {}
         model = self.ema.module.eval()
         l1_total, cf_pred, cf_true, count, first = 0.0, 0.0, 0.0, 0, None
         with torch.no_grad():
@@ -309,7 +312,8 @@ class Trainer:
 
             progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.config}")
         window_start, window_images, running = time.perf_counter(), 0, {}
-        while self.step < self.total_steps:
+        last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
+        while self.step < last_step:
             epoch, position = divmod(self.step, batches_per_epoch)
             sampler.set_epoch(epoch, position * config.batch_size)
             loader = DataLoader(
@@ -332,9 +336,9 @@ class Trainer:
                 if self.is_main and (self.step % config.sample_every == 0 or self.step == self.total_steps):
                     self.record(self.validate(val_loader))
                     loss_curves(self.history, self.out / "loss_curves.png")
-                if self.step % config.checkpoint_every == 0 or self.step == self.total_steps:
+                if self.step % config.checkpoint_every == 0 or self.step == last_step:
                     self.save()
-                if self.step >= self.total_steps:
+                if self.step >= last_step:
                     break
         if progress:
             progress.close()
@@ -347,8 +351,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         saved = checkpoint.load(out / "last.pt")
         stored = Config(**saved["config"])
-        # A resumed run keeps its settings; only its length may be extended.
-        stored.max_steps = max(stored.max_steps, config.max_steps) if config.epochs is None else stored.max_steps
+        # A resumed run keeps its settings, except its length and phases when given again: the schedule then
+        # continues from the current step towards the new end.
+        for name in {"max_steps", "epochs", "critic_steps", "gan_steps"} & args.changed:
+            setattr(stored, name, getattr(config, name))
+        stored.stop_at_step = config.stop_at_step
         config = stored
     elif (out / "last.pt").exists():
         raise SystemExit(

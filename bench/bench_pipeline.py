@@ -1,0 +1,104 @@
+"""Whole-pipeline benchmark: a synthetic 12 MP and 48 MP photo through read / convert / infer / upsample / write,
+with peak RSS, plus the network alone at 512 x 512. Run: .venv/bin/python bench/bench_pipeline.py [--model M]
+
+Each size runs in a fresh process so its peak RSS is its own. Targets for the shipped model on 2 CPU cores:
+12 MP end to end <= 1.0 s and <= 1 GB; 48 MP <= 2 GB; pre/post-processing cheaper than the network at 512.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZES = {12: (3000, 4000), 48: (6000, 8000)}
+
+
+def synthetic_photo(height: int, width: int) -> np.ndarray:
+    """A gray 'photo': smooth shapes plus grain, so JPEG coding costs what it costs on real scans."""
+    rng = np.random.default_rng(0)
+    coarse = rng.random((height // 64 + 2, width // 64 + 2)).astype(np.float32)
+    from gimp_plugin.resample import bilinear_resize
+
+    smooth = bilinear_resize(coarse[None], height, width)[0]
+    grain = rng.normal(0, 0.03, (height, width)).astype(np.float32)
+    return (np.clip(smooth * 0.8 + 0.1 + grain, 0, 1) * 255).astype(np.uint8)
+
+
+def run_one(megapixels: int, model_path: str | None, threads: int | None, render_size: int) -> dict:
+    from PIL import Image
+
+    from gimp_plugin.image_io import read_image, write_image
+    from gimp_plugin.model import load_model
+    from gimp_plugin.pipeline import colorize
+
+    height, width = SIZES[megapixels]
+    folder = Path(tempfile.mkdtemp())
+    source = folder / "photo.jpg"
+    Image.fromarray(synthetic_photo(height, width)).save(source, quality=92)
+    model = load_model(model_path, threads=threads)
+    colorize(np.zeros((64, 64), np.uint8), model, render_size=render_size)  # warm-up: session and thread pool
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    pixels = read_image(source).pixels
+    timings["read"] = time.perf_counter() - start
+    result = colorize(pixels, model, render_size=render_size, threads=threads, timings=timings)
+    mark = time.perf_counter()
+    write_image(folder / "out.jpg", result)
+    timings["write"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"megapixels": megapixels, "timings_s": timings, "peak_rss_mb": peak_mb}
+
+
+def network_only(model_path: str | None, threads: int | None, size: int = 512, repeats: int = 10) -> float:
+    from gimp_plugin.model import load_model
+
+    model = load_model(model_path, threads=threads)
+    lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, size, size)).astype(np.float32)
+    model.predict(lightness)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.predict(lightness)
+    return (time.perf_counter() - start) / repeats
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="ONNX model (default: the shipped one)")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--render-size", type=int, default=512)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[12, 48], choices=sorted(SIZES))
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.model, args.threads, args.render_size)))
+        return 0
+    seconds = network_only(args.model, args.threads)
+    print(f"network alone at 512 x 512: {seconds * 1000:.0f} ms")
+    print(
+        f"{'size':>6} {'read':>7} {'convert':>8} {'infer':>7} {'upsample':>9} {'write':>7} {'total':>7} {'peak RSS':>9}"
+    )
+    for megapixels in args.sizes:
+        command = [sys.executable, __file__, "--one", str(megapixels), "--render-size", str(args.render_size)]
+        command += ["--model", args.model] if args.model else []
+        command += ["--threads", str(args.threads)] if args.threads else []
+        row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        t = row["timings_s"]
+        print(f"{megapixels:>4}MP {t['read']:>7.3f} {t['convert']:>8.3f} {t['infer']:>7.3f} {t['upsample']:>9.3f} "
+              f"{t['write']:>7.3f} {t['total']:>7.3f} {row['peak_rss_mb']:>6.0f} MB")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""Export (parity, metadata, refusal of broken files), evaluation metrics, and the shipped model."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gimp_plugin import color
+from gimp_plugin.model import ColorizationModel, default_model_path
+from gimp_plugin.pipeline import colorize
+from training import evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- evaluation metrics ------------------------------------------------------------------------------------------
+def test_psnr_of_identical_images_is_capped_and_of_a_known_error_is_exact():
+    image = np.full((4, 4, 3), 100, np.uint8)
+    assert evaluate.psnr(image, image) == evaluate.PSNR_CAP
+    shifted = image + np.uint8(10)  # MSE = 100
+    assert evaluate.psnr(shifted, image) == pytest.approx(10 * np.log10(255**2 / 100))
+
+
+def test_colorfulness_of_gray_is_zero_and_of_a_known_image_matches_by_hand():
+    assert evaluate.colorfulness(np.full((5, 5, 3), 77, np.uint8)) == 0
+    pair = np.array([[[255, 0, 0], [0, 0, 255]]], np.uint8)  # rg = (255, 0), yb = (127.5, -255)
+    rg_std, yb_std = 127.5, 191.25
+    rg_mean, yb_mean = 127.5, -63.75
+    expected = np.hypot(rg_std, yb_std) + 0.3 * np.hypot(rg_mean, yb_mean)
+    assert evaluate.colorfulness(pair) == pytest.approx(expected)
+
+
+def test_auc_is_one_for_identical_images_and_a_half_for_half_wrong_pixels():
+    image = np.array([[[200, 30, 30], [30, 200, 30]]], np.uint8)
+    assert evaluate.ab_auc(image, image) == 1.0
+    wrong = image.copy()
+    wrong[0, 1] = [200, 30, 200]  # far from green in ab (> 150), same row otherwise identical
+    lab_error = np.hypot(*(color.rgb_to_lab(wrong / 255.0)[0, 1, 1:] - color.rgb_to_lab(image / 255.0)[0, 1, 1:]))
+    assert lab_error > 150
+    assert evaluate.ab_auc(wrong, image) == pytest.approx(0.5)
+
+
+def test_gray_conversion_keeps_lightness():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    gray = evaluate.to_gray(rgb)
+    assert np.abs(color.gray_to_lightness(gray / 255.0) - color.rgb_to_lightness(rgb / 255.0)).max() < 0.5
+
+
+def test_eval_report_with_hint_sweep(tmp_path, model_path):
+    from PIL import Image
+
+    folder = tmp_path / "photos" / "set"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for index in range(3):
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(folder / f"{index}.png")
+    argv = ["--model", str(model_path), "--data", str(tmp_path / "photos"), "--report", str(tmp_path / "report"),
+            "--hints", "0", "5"]  # fmt: skip
+    assert evaluate.main(argv) == 0
+    report = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert report["overall"]["count"] == 3 and report["overall"]["gray_cf"] == 0
+    assert set(report["hint_sweep_psnr"]) == {"0", "5"}
+    assert report["hint_sweep_psnr"]["5"] > report["hint_sweep_psnr"]["0"], "the test model copies hints"
+    assert (tmp_path / "report" / "contact_sheet.png").is_file()
+    assert "| all |" in (tmp_path / "report" / "metrics.md").read_text()
+
+
+# --- export -------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    pytest.importorskip("torch")
+    from tests.test_training import write_photos
+    from training import export
+    from training.train import main as train_main
+
+    root = tmp_path_factory.mktemp("export")
+    photos = write_photos(root / "photos", 6)
+    argv = ["--data", str(photos), "--out", str(root / "run"), "--config", "fusion-effnet", "--no-pretrained",
+            "--max-steps", "2", "--image-size", "64", "--batch-size", "2", "--cache-side", "64"]  # fmt: skip
+    assert train_main(argv) == 0
+    output = root / "model.onnx"
+    assert export.main([str(root / "run"), "-o", str(output), "--parity-photos", str(photos)]) == 0
+    return output
+
+
+def test_export_matches_pytorch_and_follows_the_contract(exported):
+    from training import export
+
+    generator, _ = export.load_generator(exported.parent / "run")
+    results = export.check_parity(generator, exported, 32)
+    assert max(delta for _, delta in results) < export.PARITY_TOLERANCE
+    model = ColorizationModel(exported)
+    assert model.info.arch == "unet-fusion-effnet-lite0" and model.info.size_multiple == 32
+    assert model.info.native_size == 64 and model.info.hints and model.accepts_hints
+    names = {node.op_type for node in __import__("onnx").load(str(exported)).graph.node}
+    assert "BatchNormalization" not in names, "batch norm is folded into the convolutions"
+
+
+def test_a_failed_parity_check_deletes_the_file(exported, tmp_path, monkeypatch):
+    from training import export
+
+    monkeypatch.setattr(export, "PARITY_TOLERANCE", 0.0)
+    output = tmp_path / "model.onnx"
+    assert export.main([str(exported.parent / "run"), "-o", str(output)]) == 1
+    assert not output.exists()
+
+
+# --- the shipped model ----------------------------------------------------------------------------------------------
+shipped = pytest.mark.skipif(not default_model_path().is_file(), reason="no shipped model in gimp_plugin/models")
+
+
+@shipped
+def test_shipped_model_loads_keeps_lightness_and_paints():
+    from PIL import Image
+
+    model = ColorizationModel(default_model_path(), device="cpu")
+    photo = np.asarray(Image.open(ROOT / "examples" / "astronaut_bw.jpg").convert("L"))
+    for pixels in (photo[:64, :64], np.asarray(Image.fromarray(photo).resize((1000, 700)))):
+        result = colorize(pixels, model)
+        assert result.shape == pixels.shape + (3,)
+        lightness = color.rgb_to_lightness(result / 255.0)
+        assert np.abs(lightness - color.gray_to_lightness(pixels / 255.0)).max() < 0.6
+    lab = color.rgb_to_lab(colorize(photo, model) / 255.0)
+    assert np.hypot(lab[..., 1], lab[..., 2]).mean() > 5, "the shipped model paints visible color"

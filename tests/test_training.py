@@ -1,0 +1,179 @@
+"""Training on CPU at tiny sizes, on synthetic photos the tests make."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gimp_plugin import color  # noqa: E402
+from training import data, lab  # noqa: E402
+from training.checkpoint import load  # noqa: E402
+from training.train import Config, Trainer  # noqa: E402
+from training.train import main as train_main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def colormap_photo(seed: int, size: int = 48) -> np.ndarray:
+    """A photo whose color is a function of its local brightness (learnable from L alone)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size
+    brightness = 0.5 + 0.4 * np.sin(6 * x + rng.uniform(0, 6)) * np.cos(4 * y + rng.uniform(0, 6))
+    red, green, blue = brightness**0.7, brightness, brightness**1.8
+    return (np.stack([red, green, blue], -1) * 255).astype(np.uint8)
+
+
+def write_photos(folder: Path, count: int, start: int = 0) -> Path:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(start, start + count):
+        Image.fromarray(colormap_photo(index)).save(folder / f"photo_{index:03d}.png")
+    return folder
+
+
+def logged(run: Path, name: str) -> list[float]:
+    with open(run / "log.csv") as handle:
+        return [float(row["value"]) for row in csv.DictReader(handle) if row["name"] == name]
+
+
+def tiny(tmp_path: Path, *extra: str, photos: Path | None = None, out: str = "run") -> list[str]:
+    photos = photos or write_photos(tmp_path / "photos", 6)
+    return ["--data", str(photos), "--out", str(tmp_path / out), "--image-size", "32", "--batch-size", "4",
+            "--no-pretrained", "--log-every", "5", "--sample-every", "1000", "--cache-side", "48", *extra]  # fmt: skip
+
+
+def test_torch_lab_matches_the_runtime():
+    rng = np.random.default_rng(0)
+    rgb = rng.random((2, 16, 16, 3)).astype(np.float32)
+    expected = color.rgb_to_lab(rgb)
+    actual = lab.rgb_to_lab(torch.from_numpy(rgb).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert np.abs(actual - expected).max() < 1e-3
+    back = lab.lab_to_rgb(torch.from_numpy(expected).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    assert np.abs(back - rgb).max() < 1e-4
+
+
+def test_baseline_overfits_one_image(tmp_path):
+    photos = write_photos(tmp_path / "one", 1)
+    argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "300", "--lr", "3e-3", "--hint-probability", "0",
+                "--colorfulness-weight", "0", photos=photos)  # fmt: skip
+    assert train_main(argv) == 0
+    l1 = logged(tmp_path / "run", "l1")
+    assert l1[-1] < 0.25 * l1[0], f"l1 fell only from {l1[0]:.3f} to {l1[-1]:.3f}"
+    assert l1[-1] * 110 < 4.0, "mean ab error below 4 Lab units"
+
+
+def test_intermediate_loss_falls(tmp_path):
+    assert train_main(tiny(tmp_path, "--config", "intermediate", "--max-steps", "40", "--lr", "2e-3")) == 0
+    l1 = logged(tmp_path / "run", "l1")
+    assert np.mean(l1[-2:]) < np.mean(l1[:2])
+
+
+def test_one_gan_step_updates_both_networks(tmp_path):
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], config="baseline", image_size=32, batch_size=2,
+                    max_steps=3, gan=True, critic_steps=1, gan_steps=1, pretrained=False, val_count=0,
+                    cache_side=48)  # fmt: skip
+    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 32, 48), batch_size=2)))
+    assert trainer.train_step(batch)["loss"] > 0 and trainer.phase() == "critic"
+    generator_before = [p.detach().clone() for p in trainer.generator.parameters()]
+    critic = trainer.train_step(batch)
+    assert "critic" in critic and "loss" not in critic and trainer.phase() == "gan"
+    critic_before = [p.detach().clone() for p in trainer.discriminator.parameters()]
+    values = trainer.train_step(batch)
+    assert "adversarial" in values and "critic" in values
+    assert any(not torch.equal(a, b) for a, b in zip(generator_before, trainer.generator.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(critic_before, trainer.discriminator.parameters(), strict=True))
+
+
+def test_a_killed_and_resumed_run_matches_an_unbroken_one(tmp_path):
+    photos = write_photos(tmp_path / "photos", 8)
+    common = ("--config", "baseline", "--max-steps", "8", "--checkpoint-every", "100", "--gan",
+              "--critic-steps", "2", "--gan-steps", "2")  # fmt: skip
+    assert train_main(tiny(tmp_path, *common, photos=photos, out="unbroken")) == 0
+    assert train_main(tiny(tmp_path, *common, "--stop-at-step", "5", photos=photos, out="broken")) == 0
+    assert load(tmp_path / "broken" / "last.pt")["step"] == 5
+    assert train_main(tiny(tmp_path, "--resume", photos=photos, out="broken")) == 0
+    unbroken, resumed = load(tmp_path / "unbroken" / "last.pt"), load(tmp_path / "broken" / "last.pt")
+    assert resumed["step"] == unbroken["step"] == 8
+    for part in ("generator", "ema", "discriminator"):
+        for key, value in unbroken[part].items():
+            torch.testing.assert_close(resumed[part][key], value, rtol=0, atol=1e-6, msg=f"{part}.{key}")
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path):
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
+    with pytest.raises(SystemExit, match="--resume"):
+        train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2"))
+
+
+def test_checkpoints_hold_plain_tensors_only(tmp_path):
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)  # would raise on pickled objects
+    assert state["config"]["config"] == "baseline" and (tmp_path / "run" / "config.json").is_file()
+    assert (tmp_path / "run" / "val_split.txt").is_file() and (tmp_path / "run" / "loss_curves.png").is_file()
+
+
+def test_two_process_torchrun_with_gloo(tmp_path):
+    argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "4", "--device", "cpu")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
+               "-m", "training.train", *argv]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = load(tmp_path / "run" / "last.pt")
+    assert state["step"] == 4
+    from training.models import build_generator
+
+    build_generator("baseline").load_state_dict(state["ema"])
+
+
+def test_unreadable_and_gray_files_are_skipped_and_counted(tmp_path):
+    from PIL import Image
+
+    folder = write_photos(tmp_path / "mixed", 3)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    Image.fromarray(np.full((40, 40), 120, np.uint8)).convert("RGB").save(folder / "gray.png")
+    report = data.scan([folder], progress=False)
+    assert len(report.photos) == 3 and report.unreadable == ["broken.jpg"] and report.gray == ["gray.png"]
+
+
+def test_data_without_usable_photos_stops_with_a_clear_message(tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("no photos here")
+    with pytest.raises(SystemExit, match="no usable color photos"):
+        data.scan([folder], progress=False)
+
+
+def test_validation_split_is_fixed_and_spread_over_folders(tmp_path):
+    write_photos(tmp_path / "pool" / "a", 20)
+    write_photos(tmp_path / "pool" / "b", 10, start=50)
+    photos = data.scan([tmp_path / "pool"], progress=False).photos
+    split_file = tmp_path / "split.txt"
+    train, validation = data.split(photos, split_file, 6)
+    assert {p.group for p in validation} == {"a", "b"} and len(validation) == 6 and len(train) == 24
+    again_train, again_validation = data.split(list(reversed(photos)), split_file, 99)
+    assert {p.key for p in again_validation} == {p.key for p in validation}
+
+
+def test_folder_weights_balance_large_folders():
+    photos = [data.Photo(Path(f"{g}{i}"), f"{g}{i}", g) for g, n in (("big", 100), ("small", 1)) for i in range(n)]
+    weights = data.folder_weights(photos, power=0.5)
+    big, small = weights[:100].sum().item(), weights[100:].sum().item()
+    assert big / small == pytest.approx(10.0)
+
+
+def test_hints_are_drawn_from_the_truth():
+    ab = torch.randn(4, 2, 16, 16) * 30
+    hint_ab, mask = data.draw_hints(ab, torch.Generator().manual_seed(0), probability=1.0, max_points=5)
+    assert (mask.sum(dim=(1, 2, 3)) > 0).all()
+    assert torch.all(hint_ab[mask.expand_as(hint_ab) == 0] == 0)
+    none_ab, none_mask = data.draw_hints(ab, torch.Generator().manual_seed(0), probability=0.0)
+    assert none_mask.sum() == 0 and none_ab.abs().sum() == 0
