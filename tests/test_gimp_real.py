@@ -55,9 +55,7 @@ def run_gimp(workdir: Path, python: str, in_chroot: bool, extra_env: dict[str, s
     gimp = ["gimp-console-3.0", "-idf", "--batch-interpreter=python-fu-eval", "-b", "-", "--quit"]
     if in_chroot:
         # The repository and the work folder appear at the same paths inside, so every path above holds there.
-        mounts = " && ".join(
-            f'mkdir -p "$R{p}" && mount --bind "{p}" "$R{p}"' for p in (str(ROOT), str(workdir))
-        )
+        mounts = " && ".join(f'mkdir -p "$R{p}" && mount --bind "{p}" "$R{p}"' for p in (str(ROOT), str(workdir)))
         script = f'R="{CHROOT}"; mount -t proc proc "$R/proc" && mount --rbind /dev "$R/dev" && {mounts} && '
         script += 'exec chroot "$R" env ' + " ".join(f"{k}={v}" for k, v in env.items()) + " " + " ".join(gimp)
         command = ["unshare", "-m", "--", "bash", "-c", script]

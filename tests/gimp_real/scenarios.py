@@ -36,8 +36,9 @@ def new_image(base_type, names):
         layer = Gimp.Layer.new(image, name, WIDTH, HEIGHT, layer_type, 100.0, Gimp.LayerMode.NORMAL)
         image.insert_layer(layer, None, 0)
         buffer = layer.get_buffer()
-        buffer.set(Gegl.Rectangle.new(0, 0, WIDTH, HEIGHT), "Y' u8" if channels == 1 else "R'G'B' u8",
-                   gradient_bytes(channels))
+        buffer.set(
+            Gegl.Rectangle.new(0, 0, WIDTH, HEIGHT), "Y' u8" if channels == 1 else "R'G'B' u8", gradient_bytes(channels)
+        )
         buffer.flush()
         layers.append(layer)
     return image, layers
@@ -62,8 +63,10 @@ def record(name, image, ok, message, before=None):
         "ok": ok,
         "message": message,
         "rgb": image.get_base_type() == Gimp.ImageBaseType.RGB,
-        "layers": [{"name": layer.get_name(), "visible": layer.get_visible(), "pixels": pixels(layer)}
-                   for layer in image.get_layers()],
+        "layers": [
+            {"name": layer.get_name(), "visible": layer.get_visible(), "pixels": pixels(layer)}
+            for layer in image.get_layers()
+        ],
         "before": before,
         "width": WIDTH,
         "height": HEIGHT,
@@ -77,6 +80,7 @@ def scenario(name):
         except Exception as error:  # recorded, so the other scenarios still run
             RESULTS[name] = {"crashed": repr(error)}
         return function
+
     return wrap
 
 
@@ -90,6 +94,7 @@ MODE = os.environ.get("COLORIZE_SCENARIOS", "all")
 
 
 if MODE in ("all",):
+
     @scenario("gray_new_layer")
     def _(name):
         image, layers = new_image(Gimp.ImageBaseType.GRAY, ["scan"])
@@ -121,25 +126,29 @@ if MODE in ("all",):
     @scenario("hints")
     def _(name):
         image, layers = new_image(Gimp.ImageBaseType.RGB, ["photo"])
-        hints = Gimp.Layer.new(image, "Color hints", WIDTH, HEIGHT, Gimp.ImageType.RGBA_IMAGE, 100.0,
-                               Gimp.LayerMode.NORMAL)
+        hints = Gimp.Layer.new(
+            image, "Color hints", WIDTH, HEIGHT, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+        )
         image.insert_layer(hints, None, 0)
         stroke = bytearray(WIDTH * HEIGHT * 4)
         for y in range(10, 20):
             for x in range(10, 30):
-                stroke[(y * WIDTH + x) * 4: (y * WIDTH + x) * 4 + 4] = bytes([0, 60, 255, 255])
+                stroke[(y * WIDTH + x) * 4 : (y * WIDTH + x) * 4 + 4] = bytes([0, 60, 255, 255])
         buffer = hints.get_buffer()
         buffer.set(Gegl.Rectangle.new(0, 0, WIDTH, HEIGHT), "R'G'B'A u8", bytes(stroke))
         buffer.flush()
         ok, message = run(image, layers, output="replace", hint_layer="Color hints")
         record(name, image, ok, message)
 
+
 if MODE in ("all", "worker"):
+
     @scenario("worker" if MODE == "worker" else "in_process_again")
     def _(name):
         image, layers = new_image(Gimp.ImageBaseType.RGB, ["photo"])
         ok, message = run(image, layers, output="replace")
         record(name, image, ok, message)
+
 
 with open(os.environ["COLORIZE_RESULTS"], "w") as handle:
     json.dump(RESULTS, handle)
