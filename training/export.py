@@ -52,12 +52,12 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
     return model
 
 
-def load_generator(run_or_checkpoint: Path) -> tuple[nn.Module, dict]:
-    """The EMA generator of a run, in eval mode, and the run's config."""
+def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Module, dict]:
+    """The generator of a run (its EMA weights, or the raw ones), in eval mode, and the run's config."""
     state = checkpoint.load(checkpoint.find(run_or_checkpoint))
     config = state["config"]
     generator = build_generator(config["config"], pretrained=False)
-    generator.load_state_dict(state["ema"])
+    generator.load_state_dict(state["ema" if weights == "ema" else "generator"])
     return generator.eval(), {**config, "step": state["step"]}
 
 
@@ -154,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trained-on", help="one line for the model card (default: data folders and steps)")
     parser.add_argument("--parity-photos", type=Path, help="folder of photos to include in the parity check")
     parser.add_argument("--fp16", action="store_true", help="also write a half-precision copy (*.fp16.onnx)")
+    parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
     args = parser.parse_args(argv)
 
-    reference, config = load_generator(args.run)  # the unfolded EMA network: parity is measured against it
-    exported = fold_batch_norms(load_generator(args.run)[0])
+    reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
+    exported = fold_batch_norms(load_generator(args.run, args.weights)[0])
     info = model_info(config, exported, args.render_size, args.trained_on)
     export_onnx(exported, info, args.output)
     results = check_parity(reference, args.output, info.size_multiple, _real_lightness(args.parity_photos))

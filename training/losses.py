@@ -24,20 +24,18 @@ def colorfulness(rgb: torch.Tensor) -> torch.Tensor:
     return spread + 0.3 * mean
 
 
-def colorfulness_shortfall(lightness, predicted_ab, true_ab, pool: int = 4) -> torch.Tensor:
-    """How far each prediction falls short of its photo's colorfulness (0 when as colorful or more), / 100.
+def chroma_shortfall(predicted_ab: torch.Tensor, true_ab: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """How far the predicted chroma falls short of the true chroma, cell by cell (0 where it is as strong or
+    stronger), in units of AB_SCALE. Our colorfulness term (after DDColor's).
 
-    Plain L1 regression averages plausible colors to brown; this term pushes back only when the result is duller
-    than the truth, so it cannot reward arbitrary over-saturation. Both images are box-filtered by ``pool`` first:
-    otherwise the cheapest way to raise colorfulness is high-frequency chroma noise, which a first run learned."""
-
-    def pooled_colorfulness(ab):
-        return colorfulness(F.avg_pool2d(lab_to_rgb(torch.cat([lightness, ab], dim=1)), pool))
-
-    predicted = pooled_colorfulness(predicted_ab)
-    with torch.no_grad():
-        target = pooled_colorfulness(true_ab)
-    return F.relu(target - predicted).mean() / 100
+    L1 regression averages plausible colors to brown; this pushes chroma up only where the photo itself is
+    colorful, and never rewards color beyond the truth's. Two earlier forms were gamed: a global colorfulness
+    (Hasler) target on the whole image learned high-frequency chroma noise, and, pooled, a saturated stripe at the
+    image edge that the network can locate through zero padding; a per-cell comparison gives neither any reward.
+    """
+    predicted = F.avg_pool2d(torch.linalg.vector_norm(predicted_ab, dim=1, keepdim=True), pool)
+    target = F.avg_pool2d(torch.linalg.vector_norm(true_ab, dim=1, keepdim=True), pool)
+    return F.relu(target - predicted).mean() / AB_SCALE
 
 
 def perceptual(features, lightness, predicted_ab, true_ab) -> torch.Tensor:

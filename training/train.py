@@ -46,7 +46,7 @@ class Config:
     gan_steps: int = 0  # NoGAN: final adversarial steps at gan_lr
     gan_lr: float = 2e-5
     gan_weight: float = 0.02
-    colorfulness_weight: float = 1.0
+    colorfulness_weight: float = 1.0  # weight of losses.chroma_shortfall
     perceptual_weight: float = 0.0
     hint_probability: float = 0.5
     hint_max_points: int = 20
@@ -213,7 +213,7 @@ class Trainer:
         config = self.config
         terms = {"l1": losses.chroma_l1(predicted, ab)}
         if config.colorfulness_weight:
-            terms["colorfulness"] = config.colorfulness_weight * losses.colorfulness_shortfall(lightness, predicted, ab)
+            terms["colorfulness"] = config.colorfulness_weight * losses.chroma_shortfall(predicted, ab)
         if config.perceptual_weight and hasattr(self.generator, "classifier"):
             features = self.generator.classifier.feature_maps
             terms["perceptual"] = config.perceptual_weight * losses.perceptual(features, lightness, predicted, ab)
@@ -350,10 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     out: Path = args.out
     if args.resume:
         saved = checkpoint.load(out / "last.pt")
-        stored = Config(**saved["config"])
-        # A resumed run keeps its settings, except its length and phases when given again: the schedule then
-        # continues from the current step towards the new end.
-        for name in {"max_steps", "epochs", "critic_steps", "gan_steps"} & args.changed:
+        known = {name: value for name, value in saved["config"].items() if name in Config.__dataclass_fields__}
+        for name in sorted(set(saved["config"]) - set(known)):
+            log.warning("ignoring setting %r of the checkpoint: this version has no such setting", name)
+        stored = Config(**known)
+        # A resumed run keeps its settings, except its length, phases and loss weights when given again: the
+        # schedule then continues from the current step towards the new end.
+        adjustable = {"max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr"}
+        for name in adjustable & args.changed:
             setattr(stored, name, getattr(config, name))
         stored.stop_at_step = config.stop_at_step
         config = stored

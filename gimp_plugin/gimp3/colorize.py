@@ -97,7 +97,7 @@ def colorize_layers(image, drawables, config, bridge, settings, progress):
         width, height = drawable.get_width(), drawable.get_height()
         babl_format = "R'G'B'A float" if high else "R'G'B'A u8"
         pixels = _read(drawable, babl_format, 0, 0, width, height)
-        hint_layer, hint_data = _hint_bytes(image, drawable, config.get_property("hint-layer"), width, height)
+        _, hint_data = _hint_bytes(image, drawable, config.get_property("hint-layer"), width, height)
         selection = _selection_bytes(image, drawable, width, height) if config.get_property("use-selection") else None
         job = bridge.Job(
             pixels, width, height, 4, sample_format, model=model_path,
