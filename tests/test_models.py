@@ -74,6 +74,13 @@ def test_inception_resnet_v2_refuses_a_mismatch_and_needs_a_file(tmp_path):
     torch.save(state, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="repeat.3.conv2d.weight"):
         irv2.load_irv2_weights(irv2.InceptionResNetV2(), tmp_path / "bad.pth")
+
+
+def test_inception_resnet_v2_without_a_file_tries_the_hub_and_explains_a_failure(monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
     with pytest.raises(FileNotFoundError, match="--classifier-weights"):
         irv2.load_irv2_weights(irv2.InceptionResNetV2(), None)
 

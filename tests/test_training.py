@@ -177,3 +177,14 @@ def test_hints_are_drawn_from_the_truth():
     assert torch.all(hint_ab[mask.expand_as(hint_ab) == 0] == 0)
     none_ab, none_mask = data.draw_hints(ab, torch.Generator().manual_seed(0), probability=0.0)
     assert none_mask.sum() == 0 and none_ab.abs().sum() == 0
+
+
+def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], config="fusion-effnet", image_size=64,
+                    batch_size=2, max_steps=2, pretrained=False, val_count=0, cache_side=64,
+                    perceptual_weight=0.1)  # fmt: skip
+    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
+    values = trainer.train_step(batch)
+    assert values["perceptual"] > 0
+    assert all(not p.requires_grad for p in trainer.generator.classifier.parameters()), "the classifier stays frozen"

@@ -132,14 +132,26 @@ class InceptionResNetV2(nn.Module):
         return self.classif(self.embed(rgb))
 
 
-def load_irv2_weights(model: InceptionResNetV2, weights: str | Path | None) -> None:
-    """Load pretrained weights in timm's layout from a local file (the hub is not reachable offline)."""
-    if not weights:
+# timm's published port of Google's checkpoint, fetched through torch.hub's cache when the machine is online.
+HUB_URL = (
+    "https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-weights/inception_resnet_v2-940b1cd6.pth"
+)
+
+
+def _from_hub() -> dict:
+    try:
+        return torch.hub.load_state_dict_from_url(HUB_URL, map_location="cpu", weights_only=True, progress=True)
+    except Exception as error:  # offline, blocked, or a broken download
         raise FileNotFoundError(
-            "fusion-irv2 needs Inception-ResNet-v2 weights: pass --classifier-weights FILE (timm's "
-            "inception_resnet_v2 state dict, e.g. inception_resnet_v2-940b1cd6.pth), or use fusion-effnet"
-        )
-    state = torch.load(weights, map_location="cpu", weights_only=True)
+            f"fusion-irv2 needs Inception-ResNet-v2 weights and the download failed ({error}); pass "
+            "--classifier-weights FILE (timm's inception_resnet_v2 state dict, inception_resnet_v2-940b1cd6.pth), "
+            "or use fusion-effnet"
+        ) from error
+
+
+def load_irv2_weights(model: InceptionResNetV2, weights: str | Path | None) -> None:
+    """Load pretrained weights in timm's layout from a local file, or from the hub when none is given."""
+    state = torch.load(weights, map_location="cpu", weights_only=True) if weights else _from_hub()
     state = state.get("state_dict", state)
     classes = state.get("classif.weight")
     if classes is not None and classes.shape[0] != model.classif.out_features:

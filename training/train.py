@@ -284,7 +284,21 @@ class Trainer:
         sample_grid(*first, self.out / "samples" / f"step_{self.step:07d}.png")
         return {"val_l1_ab": l1_total / count, "val_cf": cf_pred / count, "val_cf_truth": cf_true / count}
 
+    def _tensorboard(self):
+        """A SummaryWriter in RUN_DIR/tensorboard when the tensorboard package is installed, else None."""
+        if not hasattr(self, "_writer"):
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._writer = SummaryWriter(str(self.out / "tensorboard"))
+            except ImportError:
+                self._writer = None
+        return self._writer
+
     def record(self, values: dict[str, float]) -> None:
+        writer = self._tensorboard()
+        for name, value in values.items() if writer is not None else ():
+            writer.add_scalar(name, value, self.step)
         path = self.out / "log.csv"
         new = not path.exists()
         with open(path, "a", newline="") as handle:
