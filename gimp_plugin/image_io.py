@@ -41,7 +41,6 @@ def _png_bit_depth(path: Path) -> int | None:
 
 
 def _from_pillow(image) -> np.ndarray:
-
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
         return np.asarray(image).astype(np.uint16)
     if image.mode == "I":

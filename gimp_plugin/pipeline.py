@@ -7,6 +7,7 @@ thread pool (numpy releases the GIL), which bounds both time and memory on large
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -220,8 +221,6 @@ def _run_strips(function, rows: int, threads: int, progress: Progress, start: fl
 
 
 def _default_threads() -> int:
-    import os
-
     return min(4, os.cpu_count() or 1)
 
 

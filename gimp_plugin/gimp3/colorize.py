@@ -82,8 +82,8 @@ def _hint_bytes(image, drawable, hint_layer_name, width, height):
 class Work:
     """One layer's colorization, computed before anything in the image changes."""
 
-    def __init__(self, drawable, result, channels, babl_format):
-        self.drawable, self.result, self.channels, self.babl_format = drawable, result, channels, babl_format
+    def __init__(self, drawable, result, babl_format):
+        self.drawable, self.result, self.babl_format = drawable, result, babl_format
 
 
 def colorize_layers(image, drawables, config, bridge, settings, progress):
@@ -106,10 +106,10 @@ def colorize_layers(image, drawables, config, bridge, settings, progress):
             selection=selection,
         )  # fmt: skip
         share = 1.0 / len(drawables)
-        result, channels = bridge.colorize_bytes(
+        result, _ = bridge.colorize_bytes(
             job, settings, lambda fraction, i=index, s=share: progress((i + fraction) * s)
         )
-        works.append(Work(drawable, result, channels, babl_format))
+        works.append(Work(drawable, result, babl_format))
     return works
 
 
