@@ -79,7 +79,7 @@ install_gimp_plugin() {  # install_gimp_plugin PLUG_INS_DIR
   config="$(mktemp)"
   # Where the plug-in finds the project, its Python and its models.
   printf '{\n  "project": "%s",\n  "python": "%s",\n  "models": "%s"\n}\n' \
-    "$ROOT" "$VENV/bin/python" "$ROOT/gimp_plugin/models" >"$config"
+    "$ROOT" "$VENV_PYTHON" "$ROOT/gimp_plugin/models" >"$config"
   if [[ "$version" == "3" ]]; then
     # GIMP 3 wants plug-ins/<name>/<name>.py, executable.
     mkdir -p "$dir/$PLUGIN_NAME"
@@ -111,10 +111,14 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null
   echo "install.sh: $PYTHON is missing or older than 3.10; pass --python /path/to/python3.10+" >&2
   exit 1
 fi
-if [[ ! -x "$VENV/bin/python" ]]; then
+venv_python() {  # a venv keeps its Python in bin/ on Linux and macOS, in Scripts/ on Windows
+  if [[ -x "$VENV/Scripts/python.exe" ]]; then echo "$VENV/Scripts/python.exe"; else echo "$VENV/bin/python"; fi
+}
+if [[ ! -x "$(venv_python)" ]]; then
   say "creating virtual environment $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
+VENV_PYTHON="$(venv_python)"
 
 extras="cpu"
 [[ $GPU -eq 1 ]] && extras="gpu"
@@ -126,10 +130,10 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
 else
   say "installing Colorize with extras [$extras] into $VENV"
   # The CPU and GPU builds of onnxruntime provide the same module: never leave both installed.
-  if [[ $GPU -eq 1 ]]; then "$VENV/bin/python" -m pip uninstall -q -y onnxruntime 2>/dev/null || true
-  else "$VENV/bin/python" -m pip uninstall -q -y onnxruntime-gpu 2>/dev/null || true; fi
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+  if [[ $GPU -eq 1 ]]; then "$VENV_PYTHON" -m pip uninstall -q -y onnxruntime 2>/dev/null || true
+  else "$VENV_PYTHON" -m pip uninstall -q -y onnxruntime-gpu 2>/dev/null || true; fi
+  "$VENV_PYTHON" -m pip install -q --upgrade pip
+  "$VENV_PYTHON" -m pip install -q -e "$ROOT[$extras]"
   echo "$wanted" >"$stamp"
 fi
 
