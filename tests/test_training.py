@@ -188,3 +188,12 @@ def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
     values = trainer.train_step(batch)
     assert values["perceptual"] > 0
     assert all(not p.requires_grad for p in trainer.generator.classifier.parameters()), "the classifier stays frozen"
+
+
+@pytest.mark.parametrize("amp", ["bf16", "fp16"])
+def test_mixed_precision_runs_and_checkpoints(tmp_path, amp):
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "3", "--gan", "--critic-steps", "1",
+                           "--gan-steps", "1", "--amp", amp)) == 0  # fmt: skip
+    state = load(tmp_path / "run" / "last.pt")
+    assert state["step"] == 3 and ("scale" in state["scaler_g"]) == (amp == "fp16")
+    assert all(torch.isfinite(v).all() for v in state["generator"].values() if v.is_floating_point())

@@ -146,6 +146,9 @@ class Trainer:
         self.train_d = (
             DistributedDataParallel(self.discriminator) if world > 1 and self.discriminator else self.discriminator
         )
+        # fp16 needs loss scaling (its small gradients underflow); bf16 and float32 do not, and skip it.
+        self.scaler_g = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
+        self.scaler_d = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
         self.step = 0
         self.hint_generator = torch.Generator().manual_seed(config.seed * 7919 + rank)
         self.history: dict[str, list[tuple[int, float]]] = {}
@@ -165,6 +168,8 @@ class Trainer:
             "discriminator": self.discriminator.state_dict() if self.discriminator else {},
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict() if self.opt_d else {},
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
             "sched_g": self.sched_g.state_dict(),
             "step": self.step,
             "config": asdict(self.config),
@@ -180,6 +185,9 @@ class Trainer:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_d.load_state_dict(state["opt_d"])
         self.opt_g.load_state_dict(state["opt_g"])
+        for name in ("scaler_g", "scaler_d"):
+            if state.get(name):
+                getattr(self, name).load_state_dict(state[name])
         self.sched_g.load_state_dict(state["sched_g"])
         self.step = state["step"]
         torch.set_rng_state(state["torch_rng"])
@@ -244,9 +252,11 @@ class Trainer:
                     )
             loss = sum(terms.values())
             self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
+            self.scaler_g.scale(loss).backward()
+            self.scaler_g.unscale_(self.opt_g)
             torch.nn.utils.clip_grad_norm_(self.generator.parameters(), 5.0)
-            self.opt_g.step()
+            self.scaler_g.step(self.opt_g)
+            self.scaler_g.update()
             if phase == "generator":
                 self.sched_g.step()
             self.ema.update_parameters(self.generator)
@@ -258,8 +268,9 @@ class Trainer:
         with self._autocast():
             loss = losses.discriminator_hinge(self.train_d(lightness, ab), self.train_d(lightness, fake_ab)).float()
         self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self.scaler_d.scale(loss).backward()
+        self.scaler_d.step(self.opt_d)
+        self.scaler_d.update()
         return loss.item()
 
     # --- observation ---------------------------------------------------------------------------------------------
