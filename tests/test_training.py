@@ -197,3 +197,16 @@ def test_mixed_precision_runs_and_checkpoints(tmp_path, amp):
     state = load(tmp_path / "run" / "last.pt")
     assert state["step"] == 3 and ("scale" in state["scaler_g"]) == (amp == "fp16")
     assert all(torch.isfinite(v).all() for v in state["generator"].values() if v.is_floating_point())
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
+    photos = write_photos(tmp_path / "photos", 6)
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "3", photos=photos, out="first")) == 0
+    source = load(tmp_path / "first" / "last.pt")["ema"]
+    config = Config(data=[str(photos)], config="baseline", image_size=32, batch_size=2, max_steps=2, pretrained=False,
+                    cache_side=48, init_from=str(tmp_path / "first"))  # fmt: skip
+    trainer = Trainer(config, tmp_path / "second", 0, 1, torch.device("cpu"))
+    for key, value in trainer.generator.state_dict().items():
+        torch.testing.assert_close(value, source[key], msg=key)
+    with pytest.raises(SystemExit, match="holds a baseline model"):
+        Trainer(Config(**{**config.__dict__, "config": "intermediate"}), tmp_path / "third", 0, 1, torch.device("cpu"))

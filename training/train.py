@@ -65,6 +65,7 @@ class Config:
     sample_every: int = 250
     checkpoint_every: int = 250
     stop_at_step: int | None = None  # checkpoint and stop here, schedule unchanged: continue later with --resume
+    init_from: str | None = None  # start from this run's (or checkpoint's) EMA generator weights: fine-tuning
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
@@ -79,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     for name, value in asdict(defaults).items():
         if name in ("data", "config", "gan", "pretrained"):
             continue
-        optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int}
+        optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int}  # the rest: str
         kind = type(value) if value is not None else optional_types.get(name, str)
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
     args = parser.parse_args(argv)
@@ -123,6 +124,12 @@ class Trainer:
             )
         self.scan_report = report
         self.generator = build_generator(config.config, config.pretrained, config.classifier_weights).to(device)
+        if config.init_from:
+            source = checkpoint.load(checkpoint.find(Path(config.init_from)))
+            if source["config"]["config"] != config.config:
+                raise SystemExit(f"colorize-train: --init-from holds a {source['config']['config']} model, "
+                                 f"not {config.config}")  # fmt: skip
+            self.generator.load_state_dict(source["ema"])
         self.generator = self.generator.to(memory_format=torch.channels_last)
         self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
         trainable = [p for p in self.generator.parameters() if p.requires_grad]
