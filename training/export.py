@@ -8,6 +8,7 @@ deleted.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import sys
 from pathlib import Path
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
-    exported = fold_batch_norms(load_generator(args.run, args.weights)[0])
+    exported = fold_batch_norms(copy.deepcopy(reference))
     info = model_info(config, exported, args.render_size, args.trained_on)
     export_onnx(exported, info, args.output)
     results = check_parity(reference, args.output, info.size_multiple, _real_lightness(args.parity_photos))

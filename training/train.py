@@ -106,6 +106,15 @@ def setup_distributed(config: Config) -> tuple[int, int, torch.device]:
     return rank, world, torch.device("cpu")
 
 
+def open_tensorboard(out: Path):
+    """A SummaryWriter in RUN_DIR/tensorboard when the tensorboard package is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out / "tensorboard"))
+
+
 class Trainer:
     def __init__(self, config: Config, out: Path, rank: int, world: int, device: torch.device):
         self.config, self.out, self.rank, self.world, self.device = config, out, rank, world, device
@@ -159,6 +168,7 @@ class Trainer:
         self.step = 0
         self.hint_generator = torch.Generator().manual_seed(config.seed * 7919 + rank)
         self.history: dict[str, list[tuple[int, float]]] = {}
+        self.tensorboard = open_tensorboard(out) if self.is_main else None
 
     def _total_steps(self) -> int:
         if self.config.epochs is not None:
@@ -302,21 +312,10 @@ class Trainer:
         sample_grid(*first, self.out / "samples" / f"step_{self.step:07d}.png")
         return {"val_l1_ab": l1_total / count, "val_cf": cf_pred / count, "val_cf_truth": cf_true / count}
 
-    def _tensorboard(self):
-        """A SummaryWriter in RUN_DIR/tensorboard when the tensorboard package is installed, else None."""
-        if not hasattr(self, "_writer"):
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self._writer = SummaryWriter(str(self.out / "tensorboard"))
-            except ImportError:
-                self._writer = None
-        return self._writer
-
     def record(self, values: dict[str, float]) -> None:
-        writer = self._tensorboard()
-        for name, value in values.items() if writer is not None else ():
-            writer.add_scalar(name, value, self.step)
+        if self.tensorboard is not None:
+            for name, value in values.items():
+                self.tensorboard.add_scalar(name, value, self.step)
         path = self.out / "log.csv"
         new = not path.exists()
         with open(path, "a", newline="") as handle:
