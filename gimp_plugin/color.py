@@ -112,6 +112,31 @@ def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
     return linear_to_srgb(clip_to_gamut(linear, lightness_to_luminance(lab[..., 0])))
 
 
+def lab_to_linear_in_gamut(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """Lab planes -> in-gamut linear RGB planes whose luminance equals that of ``lightness``."""
+    fy = (lightness + np.float32(16)) / np.float32(116)
+    y = _f_inverse(fy)
+    x = _f_inverse(fy + a / np.float32(500)) * np.float32(WHITE_D65[0])
+    z = _f_inverse(fy - b / np.float32(200)) * np.float32(WHITE_D65[2])
+    matrix = XYZ_TO_RGB.astype(np.float32)
+    planes = [matrix[row, 0] * x + matrix[row, 1] * y + matrix[row, 2] * z for row in range(3)]
+    low = np.minimum(np.minimum(planes[0], planes[1]), planes[2])
+    high = np.maximum(np.maximum(planes[0], planes[1]), planes[2])
+    if low.min() < 0 or high.max() > 1:
+        # clip_to_gamut, planar: the brightest and darkest channel bound how far to move towards gray.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.minimum(
+                np.where(high > 1, (1 - y) / (high - y), np.float32(1)),
+                np.where(low < 0, y / (y - low), np.float32(1)),
+            )
+        for plane in planes:
+            plane -= y
+            plane *= scale
+            plane += y
+            np.clip(plane, 0.0, 1.0, out=plane)
+    return planes
+
+
 def rgb_to_lightness(srgb: np.ndarray) -> np.ndarray:
     """CIE L* of sRGB pixels [..., 3] in [0, 1], without computing a* and b*."""
     return luminance_to_lightness(srgb_to_linear(srgb) @ LUMA)
@@ -120,3 +145,14 @@ def rgb_to_lightness(srgb: np.ndarray) -> np.ndarray:
 def gray_to_lightness(gray: np.ndarray) -> np.ndarray:
     """CIE L* of gray sRGB values in [0, 1] (R = G = B, so Y is the decoded value itself)."""
     return luminance_to_lightness(srgb_to_linear(gray))
+
+
+LINEAR_OF_U8 = srgb_to_linear(np.arange(256, dtype=np.float32) / 255)
+# Linear light quantised to 16 bits -> 8-bit sRGB: the encoder's slope is at most 12.92, so the table is exact to
+# within 0.05 of an 8-bit level.
+_ENCODE_U8 = np.round(linear_to_srgb(np.arange(65536, dtype=np.float32) / 65535) * 255).astype(np.uint8)
+
+
+def linear_to_u8(linear: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] to 8-bit sRGB codes, through a 16-bit table (faster than the power function)."""
+    return _ENCODE_U8[(linear * np.float32(65535) + np.float32(0.5)).astype(np.uint16)]

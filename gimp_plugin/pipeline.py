@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import color
+from . import color, gray8
 from .errors import InputError
 from .hints import Hints, resample_hints
 from .model import ColorizationModel
@@ -27,11 +27,7 @@ SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
 
 Progress = Callable[[float], None]
 
-_LINEAR_U8 = color.srgb_to_linear(np.arange(256, dtype=np.float32) / 255)
 _LINEAR_U16 = color.srgb_to_linear(np.arange(65536, dtype=np.float32) / 65535)
-# Linear light quantised to 16 bits -> 8-bit sRGB: the encoder's slope is at most 12.92, so the table is exact to
-# within 0.05 of an 8-bit level.
-_ENCODE_U8 = np.round(color.linear_to_srgb(np.arange(65536, dtype=np.float32) / 65535) * 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,7 @@ def _planes(strip: np.ndarray, layout: PixelLayout) -> list[np.ndarray]:
 def _decode(plane: np.ndarray) -> np.ndarray:
     """One channel of sRGB in its stored type -> linear light, float32."""
     if plane.dtype == np.uint8:
-        return _LINEAR_U8[plane]
+        return color.LINEAR_OF_U8[plane]
     if plane.dtype == np.uint16:
         return _LINEAR_U16[plane]
     return color.srgb_to_linear(np.clip(plane.astype(np.float32), 0.0, 1.0))
@@ -101,7 +97,7 @@ def _luminance(strip: np.ndarray, layout: PixelLayout) -> np.ndarray:
 
 def _encode(linear: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype == np.uint8:
-        return _ENCODE_U8[(linear * np.float32(65535) + np.float32(0.5)).astype(np.uint16)]
+        return color.linear_to_u8(linear)
     srgb = color.linear_to_srgb(linear)
     if dtype == np.uint16:
         return np.round(srgb * np.float32(65535)).astype(np.uint16)
@@ -114,31 +110,6 @@ def _quantize(srgb: np.ndarray, dtype: np.dtype) -> np.ndarray:
     if dtype == np.uint16:
         return np.round(srgb * np.float32(65535)).astype(np.uint16)
     return srgb.astype(np.float32)
-
-
-def _lab_to_linear_planes(lightness: np.ndarray, a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
-    """Lab planes -> in-gamut linear RGB planes whose luminance equals that of ``lightness``."""
-    fy = (lightness + np.float32(16)) / np.float32(116)
-    y = color._f_inverse(fy)
-    x = color._f_inverse(fy + a / np.float32(500)) * np.float32(color.WHITE_D65[0])
-    z = color._f_inverse(fy - b / np.float32(200)) * np.float32(color.WHITE_D65[2])
-    matrix = color.XYZ_TO_RGB.astype(np.float32)
-    planes = [matrix[row, 0] * x + matrix[row, 1] * y + matrix[row, 2] * z for row in range(3)]
-    low = np.minimum(np.minimum(planes[0], planes[1]), planes[2])
-    high = np.maximum(np.maximum(planes[0], planes[1]), planes[2])
-    if low.min() < 0 or high.max() > 1:
-        # color.clip_to_gamut, planar: the brightest and darkest channel bound how far to move towards gray.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.minimum(
-                np.where(high > 1, (1 - y) / (high - y), np.float32(1)),
-                np.where(low < 0, y / (y - low), np.float32(1)),
-            )
-        for plane in planes:
-            plane -= y
-            plane *= scale
-            plane += y
-            np.clip(plane, 0.0, 1.0, out=plane)
-    return planes
 
 
 @dataclass
@@ -156,7 +127,7 @@ def _write_strip(job: _Job, start: int, stop: int) -> None:
     ab = bilinear_rows(job.ab_wide, job.lightness.shape[0], start, stop)
     if job.saturation != 1.0:
         ab *= np.float32(job.saturation)
-    planes = _lab_to_linear_planes(job.lightness[start:stop], ab[0], ab[1])
+    planes = color.lab_to_linear_in_gamut(job.lightness[start:stop], ab[0], ab[1])
     strip = job.output[start:stop]
     dtype = job.layout.dtype if job.layout.dtype in (np.uint8, np.uint16) else np.dtype(np.float32)
     if job.selection is None:
@@ -220,6 +191,34 @@ def _run_strips(function, rows: int, threads: int, progress: Progress, start: fl
             progress(start + (end - start) * done / len(bounds))
 
 
+def _lightness(pixels: np.ndarray, layout: PixelLayout, size: tuple[int, int], threads: int, report: Progress):
+    """L* at full size and box-filtered to ``size``."""
+    height, width = pixels.shape[:2]
+    lightness = np.empty((height, width), np.float32)
+    narrow = np.empty((height, size[1]), np.float32)  # L box-filtered to render width, strip by strip
+
+    def measure(start: int, stop: int) -> None:
+        lightness[start:stop] = color.luminance_to_lightness(_luminance(pixels[start:stop], layout))
+        narrow[start:stop] = area_along_last_axis(lightness[start:stop], size[1])
+
+    _run_strips(measure, height, threads, report, 0.0, 0.25)
+    return lightness, area_along_last_axis(narrow.T, size[0]).T
+
+
+def _gray_lightness(codes: np.ndarray, size: tuple[int, int], threads: int, report: Progress) -> np.ndarray:
+    """L* of 8-bit gray codes box-filtered to ``size`` (the full-size L* is never needed on this path)."""
+    parts = []  # (first cell row, sums) per strip; list.append is thread-safe
+
+    def measure(start: int, stop: int) -> None:
+        parts.append(gray8.lightness_sums(codes[start:stop], start, codes.shape[0], size))
+
+    _run_strips(measure, codes.shape[0], threads, report, 0.0, 0.25)
+    small = np.zeros(size, np.float32)
+    for first, sums in parts:
+        small[first : first + len(sums)] += sums
+    return small / np.float32(codes.shape[0] / size[0])
+
+
 def _default_threads() -> int:
     return min(4, os.cpu_count() or 1)
 
@@ -252,15 +251,12 @@ def colorize(
     report = progress or (lambda fraction: None)
 
     small_h, small_w = render_shape(height, width, render_size or model.info.default_render_size)
-    lightness = np.empty((height, width), np.float32)
-    narrow = np.empty((height, small_w), np.float32)  # L box-filtered to render width, strip by strip
-
-    def measure(start: int, stop: int) -> None:
-        lightness[start:stop] = color.luminance_to_lightness(_luminance(pixels[start:stop], layout))
-        narrow[start:stop] = area_along_last_axis(lightness[start:stop], small_w)
-
-    _run_strips(measure, height, threads, report, 0.0, 0.25)
-    lightness_small = area_along_last_axis(narrow.T, small_h).T
+    # Gray 8-bit photos (the usual case) take the table-driven path; selections and other kinds the general one.
+    codes = gray8.gray_codes(pixels, layout.color_channels) if weight is None else None
+    if codes is None:
+        lightness, lightness_small = _lightness(pixels, layout, (small_h, small_w), threads, report)
+    else:
+        lightness, lightness_small = None, _gray_lightness(codes, (small_h, small_w), threads, report)
     hint_arrays = resample_hints(hints, small_h, small_w) if hints is not None else None
     clock.lap("convert")
     ab_small = predict_chroma(model, lightness_small, hint_arrays)
@@ -269,9 +265,21 @@ def colorize(
 
     dtype = layout.dtype if layout.dtype in (np.uint8, np.uint16) else np.dtype(np.float32)
     output = np.empty((height, width, layout.output_channels), dtype)
-    ab_wide = bilinear_columns(ab_small.astype(np.float32), width)
-    job = _Job(pixels, layout, lightness, ab_wide, float(saturation), weight, output)
-    _run_strips(lambda start, stop: _write_strip(job, start, stop), height, threads, report, 0.6, 1.0)
+    if codes is not None:
+        renderer = gray8.GrayRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS)
+
+        def write(start: int, stop: int) -> None:
+            renderer.render(codes[start:stop], start, output[start:stop])
+            if layout.has_alpha:
+                output[start:stop, :, 3] = pixels[start:stop, :, -1]
+    else:
+        job = _Job(pixels, layout, lightness, bilinear_columns(ab_small.astype(np.float32), width),
+                   float(saturation), weight, output)  # fmt: skip
+
+        def write(start: int, stop: int) -> None:
+            _write_strip(job, start, stop)
+
+    _run_strips(write, height, threads, report, 0.6, 1.0)
     clock.lap("upsample")
     return output
 

@@ -46,7 +46,7 @@ def bilinear_taps(source: int, target: int, start: int = 0, stop: int | None = N
 def bilinear_columns(image: np.ndarray, width: int) -> np.ndarray:
     """Resize the last axis of ``image`` [..., w] to ``width`` bilinearly."""
     low, high, weight = bilinear_taps(image.shape[-1], width)
-    return image[..., low] + weight * (image[..., high] - image[..., low])
+    return np.ascontiguousarray(image[..., low] + weight * (image[..., high] - image[..., low]))
 
 
 def bilinear_rows(wide: np.ndarray, height: int, row_start: int, row_stop: int) -> np.ndarray:
