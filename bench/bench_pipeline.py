@@ -1,6 +1,9 @@
 """Whole-pipeline benchmark: a synthetic 12 MP and 48 MP photo through read / convert / infer / upsample / write,
 with peak RSS, plus the network alone at 512 x 512. Run: .venv/bin/python bench/bench_pipeline.py [--model M]
 
+Two kinds of photo: "gray" (an 8-bit gray JPEG: the table-driven path of gimp_plugin/gray8.py) and "sepia" (a
+toned scan saved as RGB, so R, G and B differ: the general per-pixel Lab path).
+
 Each size runs in a fresh process so its peak RSS is its own. Targets for the shipped model on 2 CPU cores:
 12 MP end to end <= 1.0 s and <= 1 GB; 48 MP <= 2 GB; pre/post-processing cheaper than the network at 512.
 """
@@ -35,7 +38,13 @@ def synthetic_photo(height: int, width: int) -> np.ndarray:
     return (np.clip(smooth * 0.8 + 0.1 + grain, 0, 1) * 255).astype(np.uint8)
 
 
-def run_one(megapixels: int, model_path: str | None, threads: int | None, render_size: int) -> dict:
+def toned(gray: np.ndarray) -> np.ndarray:
+    """The gray photo as a sepia-toned RGB scan."""
+    tint = np.array([1.0, 0.88, 0.7], np.float32)
+    return np.round(gray[..., None] * tint).astype(np.uint8)
+
+
+def run_one(megapixels: int, kind: str, model_path: str | None, threads: int | None, render_size: int) -> dict:
     from PIL import Image
 
     from gimp_plugin.image_io import read_image, write_image
@@ -45,7 +54,8 @@ def run_one(megapixels: int, model_path: str | None, threads: int | None, render
     height, width = SIZES[megapixels]
     folder = Path(tempfile.mkdtemp())
     source = folder / "photo.jpg"
-    Image.fromarray(synthetic_photo(height, width)).save(source, quality=92)
+    photo = synthetic_photo(height, width)
+    Image.fromarray(photo if kind == "gray" else toned(photo)).save(source, quality=92)
     model = load_model(model_path, threads=threads)
     colorize(np.zeros((64, 64), np.uint8), model, render_size=render_size)  # warm-up: session and thread pool
     timings: dict[str, float] = {}
@@ -58,7 +68,7 @@ def run_one(megapixels: int, model_path: str | None, threads: int | None, render
     timings["write"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"megapixels": megapixels, "timings_s": timings, "peak_rss_mb": peak_mb}
+    return {"megapixels": megapixels, "kind": kind, "timings_s": timings, "peak_rss_mb": peak_mb}
 
 
 def network_only(model_path: str | None, threads: int | None, size: int = 512, repeats: int = 10) -> float:
@@ -79,24 +89,28 @@ def main() -> int:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--render-size", type=int, default=512)
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 48], choices=sorted(SIZES))
+    parser.add_argument("--kinds", nargs="+", default=["gray", "sepia"], choices=["gray", "sepia"])
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.model, args.threads, args.render_size)))
+        print(json.dumps(run_one(args.one, args.kinds[0], args.model, args.threads, args.render_size)))
         return 0
     seconds = network_only(args.model, args.threads)
     print(f"network alone at 512 x 512: {seconds * 1000:.0f} ms")
-    print(
-        f"{'size':>6} {'read':>7} {'convert':>8} {'infer':>7} {'upsample':>9} {'write':>7} {'total':>7} {'peak RSS':>9}"
-    )
+    header = ("photo", "read", "convert", "infer", "upsample", "write", "total", "pre+post", "peak RSS")
+    print(f"{header[0]:>10}" + "".join(f"{name:>9}" for name in header[1:]))
     for megapixels in args.sizes:
-        command = [sys.executable, __file__, "--one", str(megapixels), "--render-size", str(args.render_size)]
-        command += ["--model", args.model] if args.model else []
-        command += ["--threads", str(args.threads)] if args.threads else []
-        row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
-        t = row["timings_s"]
-        print(f"{megapixels:>4}MP {t['read']:>7.3f} {t['convert']:>8.3f} {t['infer']:>7.3f} {t['upsample']:>9.3f} "
-              f"{t['write']:>7.3f} {t['total']:>7.3f} {row['peak_rss_mb']:>6.0f} MB")  # fmt: skip
+        for kind in args.kinds:
+            command = [sys.executable, __file__, "--one", str(megapixels), "--kinds", kind]
+            command += ["--render-size", str(args.render_size)]
+            command += ["--model", args.model] if args.model else []
+            command += ["--threads", str(args.threads)] if args.threads else []
+            row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+            t = row["timings_s"]
+            cells = [t[name] for name in ("read", "convert", "infer", "upsample", "write", "total")]
+            cells.append(t["convert"] + t["upsample"])
+            print(f"{f'{megapixels} MP {kind}':>10}" + "".join(f"{value:>9.3f}" for value in cells)
+                  + f"{row['peak_rss_mb']:>6.0f} MB")  # fmt: skip
     return 0
 
 

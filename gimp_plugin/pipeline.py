@@ -2,7 +2,9 @@
 
 DeOldify's idea: the network predicts chroma (a*, b*) at a modest render size; the full-resolution L* of the input
 is kept exactly and only the upsampled chroma is added. Work on full-resolution data runs in strips of rows over a
-thread pool (numpy releases the GIL), which bounds both time and memory on large photos.
+thread pool (numpy releases the GIL), which bounds both time and memory on large photos. 8-bit gray photos (gray
+images, or RGB with R = G = B) without a selection take the table-driven path of ``gray8``; every other input the
+general per-pixel Lab path here.
 """
 
 from __future__ import annotations

@@ -107,6 +107,17 @@ def test_a_killed_and_resumed_run_matches_an_unbroken_one(tmp_path):
             torch.testing.assert_close(resumed[part][key], value, rtol=0, atol=1e-6, msg=f"{part}.{key}")
 
 
+def test_a_resume_may_change_hint_density_even_back_to_its_default(tmp_path):
+    photos = write_photos(tmp_path / "photos", 4)
+    first = ("--config", "baseline", "--max-steps", "2", "--hint-probability", "0.9")
+    assert train_main(tiny(tmp_path, *first, photos=photos)) == 0
+    default = Config().hint_probability
+    assert train_main(tiny(tmp_path, "--resume", "--max-steps", "3", "--hint-probability", str(default),
+                           photos=photos)) == 0  # fmt: skip
+    state = load(tmp_path / "run" / "last.pt")
+    assert state["step"] == 3 and state["config"]["hint_probability"] == default
+
+
 def test_an_existing_run_is_not_overwritten(tmp_path):
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
     with pytest.raises(SystemExit, match="--resume"):

@@ -86,7 +86,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     args = parser.parse_args(argv)
     values = {k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)}
     config = Config(**values)
-    args.changed = {k for k, v in values.items() if v != getattr(defaults, k)}
+    # What the command line names, even at its default value (a resume may set a setting back to its default).
+    for action in parser._actions:
+        if action.dest in values:
+            action.default = argparse.SUPPRESS
+    args.changed = set(vars(parser.parse_args(argv))) & set(values)
     if not args.resume and not config.data:
         parser.error("--data is required (unless --resume)")
     return config, args
@@ -385,9 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in sorted(set(saved["config"]) - set(known)):
             log.warning("ignoring setting %r of the checkpoint: this version has no such setting", name)
         stored = Config(**known)
-        # A resumed run keeps its settings, except its length, phases and loss weights when given again: the
-        # schedule then continues from the current step towards the new end.
-        adjustable = {"max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr"}
+        # A resumed run keeps its settings, except its length, phases, loss weights and hint density when given
+        # again: the schedule then continues from the current step towards the new end.
+        adjustable = {"max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
+                      "hint_probability", "hint_max_points"}  # fmt: skip
         for name in adjustable & args.changed:
             setattr(stored, name, getattr(config, name))
         stored.stop_at_step = config.stop_at_step

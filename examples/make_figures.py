@@ -1,0 +1,76 @@
+"""Regenerate the sample results and the README's hint figure with the shipped model, through the real CLI.
+
+Run after shipping a new model: .venv/bin/python examples/make_figures.py
+Writes examples/*_color.png, examples/astronaut_hinted.png and docs/model/hints_demo.png (gray | automatic | the
+hint dots | with the hints | the original; the original is scikit-image's astronaut, a dev dependency).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from gimp_plugin import cli  # noqa: E402
+
+EXAMPLES = ROOT / "examples"
+PANEL = 256
+
+
+def colorize(source: Path, target: Path, *extra: str) -> None:
+    if cli.main([str(source), "-o", str(target), "--overwrite", "--quiet", *extra]) != 0:
+        raise SystemExit(f"colorize failed on {source}")
+
+
+def panel(image: Image.Image) -> Image.Image:
+    return image.convert("RGB").resize((PANEL, PANEL), Image.Resampling.LANCZOS)
+
+
+def hint_panel(gray: Image.Image, hints: Image.Image) -> Image.Image:
+    """The hint dots drawn over the gray photo, each grown to 5 px so that it shows at panel size."""
+    dots = np.asarray(hints.convert("RGBA")).copy()
+    opaque = dots[..., 3] > 0
+    grown = np.zeros_like(opaque)
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            grown |= np.roll(opaque, (dy, dx), axis=(0, 1))
+    colors = dots[..., :3].copy()
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            shifted = np.roll(dots, (dy, dx), axis=(0, 1))
+            colors = np.where((shifted[..., 3] > 0)[..., None], shifted[..., :3], colors)
+    base = np.asarray(gray.convert("RGB")).copy()
+    base[grown] = colors[grown]
+    return panel(Image.fromarray(base))
+
+
+def main() -> int:
+    for source in sorted(EXAMPLES.glob("*_bw.*")):
+        colorize(source, EXAMPLES / source.name.replace("_bw", "_color").replace(source.suffix, ".png"))
+    gray_path, hints_path = EXAMPLES / "astronaut_bw.jpg", EXAMPLES / "astronaut_hints.png"
+    colorize(gray_path, EXAMPLES / "astronaut_hinted.png", "--hints", str(hints_path))
+    from skimage import data
+
+    gray, hints = Image.open(gray_path), Image.open(hints_path)
+    panels = [
+        panel(gray),
+        panel(Image.open(EXAMPLES / "astronaut_color.png")),
+        hint_panel(gray, hints),
+        panel(Image.open(EXAMPLES / "astronaut_hinted.png")),
+        panel(Image.fromarray(data.astronaut())),
+    ]
+    sheet = Image.new("RGB", (PANEL * len(panels), PANEL))
+    for index, image in enumerate(panels):
+        sheet.paste(image, (index * PANEL, 0))
+    sheet.save(ROOT / "docs" / "model" / "hints_demo.png", optimize=True)
+    print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/model/hints_demo.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
