@@ -10,6 +10,9 @@ out instead of drawing bands. L* is exactly the general path's: it comes from v 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 
 from . import color
@@ -19,6 +22,7 @@ TABLE_CELLS = 1 << 19  # (a*, b*, v) cells: 1.5 MB of RGB, built in a few millis
 _STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 16.0)
 # Thresholds in (0, 1): a value between two table steps takes the upper one in the share of pixels its fraction says.
 _BAYER = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16
+_WIDEN_ROWS = 32  # render rows per task when the chroma planes are widened to full width
 LIGHTNESS_OF_U8 = color.luminance_to_lightness(color.LINEAR_OF_U8)
 
 
@@ -82,21 +86,37 @@ class GrayRenderer:
     """Colours gray codes with the network's chroma ab [2, h, w], upsampled to ``height`` x ``width``."""
 
     def __init__(self, ab_small: np.ndarray, saturation: float, height: int, width: int, channels: int,
-                 strip_rows: int):  # fmt: skip
+                 strip_rows: int, threads: int = 1):  # fmt: skip
         ab = ab_small.astype(np.float32) * np.float32(saturation)
         low, high = ab.min(axis=(1, 2)).astype(np.float64), ab.max(axis=(1, 2)).astype(np.float64)
         self.step = _table_step(high - low)
         origin = np.floor(low / self.step) * self.step  # a multiple of the step: a* = b* = 0 is a table cell
         self.counts = (np.floor((high - origin) / self.step) + 2).astype(np.intp)
-        self.table = _tabulate(origin, self.step, self.counts, channels)
         units = (ab - origin.astype(np.float32)[:, None, None]) / np.float32(self.step)
-        self.wide = bilinear_columns(units, width)  # [2, h, W] in table steps, >= 0
-        following = np.minimum(np.arange(ab.shape[1]) + 1, ab.shape[1] - 1)
-        self.rise = self.wide[:, following] - self.wide
-        self.rows, _, weights = bilinear_taps(ab.shape[1], height)
+        render_rows = ab.shape[1]
+        self.wide = np.empty((2, render_rows, width), np.float32)  # [2, h, W] in table steps, >= 0
+        self.rise = np.empty_like(self.wide)  # towards the next render row
+        self.rows, _, weights = bilinear_taps(render_rows, height)
         self.weights = weights[:, None]
         tiles = (strip_rows // 4 + 2, -(-width // 4))
         self.dither = [np.tile(pattern, tiles)[:, :width] for pattern in (_BAYER, _BAYER.T)]
+        # The table and the widened chroma are independent: build them side by side, in row chunks.
+        tasks = [partial(self._widen, units[channel], channel, top, min(top + _WIDEN_ROWS, render_rows))
+                 for channel in range(2) for top in range(0, render_rows, _WIDEN_ROWS)]  # fmt: skip
+        tasks.append(partial(self._build_table, origin, channels))
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            for future in [pool.submit(task) for task in tasks]:
+                future.result()
+
+    def _build_table(self, origin: np.ndarray, channels: int) -> None:
+        self.table = _tabulate(origin, self.step, self.counts, channels)
+
+    def _widen(self, units: np.ndarray, channel: int, top: int, stop: int) -> None:
+        """Render rows ``top:stop`` of one chroma plane, resized to full width, and their rise to the next row."""
+        wide = bilinear_columns(units[top : min(stop + 1, units.shape[0])], self.wide.shape[2])
+        self.wide[channel, top:stop] = wide[: stop - top]
+        following = np.minimum(np.arange(1, stop - top + 1), len(wide) - 1)
+        np.subtract(wide[following], wide[: stop - top], out=self.rise[channel, top:stop])
 
     def render(self, codes: np.ndarray, start: int, out: np.ndarray) -> None:
         """Colour ``codes`` (rows ``start:start + len(codes)`` of the image) into ``out`` [rows, W, channels]."""
@@ -114,6 +134,6 @@ class GrayRenderer:
             else:
                 index *= self.counts[1]
                 index += cells
-        index <<= 8
+        index *= 256  # (a multiply: numpy vectorises it, unlike the shift)
         index += codes
         np.take(self.table, index, axis=0, out=out, mode="clip")

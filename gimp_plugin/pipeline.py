@@ -268,7 +268,8 @@ def colorize(
     dtype = layout.dtype if layout.dtype in (np.uint8, np.uint16) else np.dtype(np.float32)
     output = np.empty((height, width, layout.output_channels), dtype)
     if codes is not None:
-        renderer = gray8.GrayRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS)
+        renderer = gray8.GrayRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS,
+                                      threads)  # fmt: skip
 
         def write(start: int, stop: int) -> None:
             renderer.render(codes[start:stop], start, output[start:stop])
