@@ -33,17 +33,15 @@ def panel(image: Image.Image) -> Image.Image:
 
 def hint_panel(gray: Image.Image, hints: Image.Image) -> Image.Image:
     """The hint dots drawn over the gray photo, each grown to 5 px so that it shows at panel size."""
-    dots = np.asarray(hints.convert("RGBA")).copy()
-    opaque = dots[..., 3] > 0
-    grown = np.zeros_like(opaque)
-    for dy in range(-2, 3):
-        for dx in range(-2, 3):
-            grown |= np.roll(opaque, (dy, dx), axis=(0, 1))
+    dots = np.asarray(hints.convert("RGBA"))
+    grown = np.zeros(dots.shape[:2], bool)
     colors = dots[..., :3].copy()
     for dy in range(-2, 3):
         for dx in range(-2, 3):
             shifted = np.roll(dots, (dy, dx), axis=(0, 1))
-            colors = np.where((shifted[..., 3] > 0)[..., None], shifted[..., :3], colors)
+            covered = shifted[..., 3] > 0
+            colors[covered] = shifted[..., :3][covered]
+            grown |= covered
     base = np.asarray(gray.convert("RGB")).copy()
     base[grown] = colors[grown]
     return panel(Image.fromarray(base))
