@@ -4,6 +4,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ torch = pytest.importorskip("torch")
 from gimp_plugin import color  # noqa: E402
 from training import data, lab  # noqa: E402
 from training.checkpoint import load  # noqa: E402
-from training.train import Config, Trainer  # noqa: E402
+from training.train import CALIBRATION_SKIP, CALIBRATION_STEPS, SAFETY_STOP, Config, Trainer  # noqa: E402
 from training.train import main as train_main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +119,17 @@ def test_a_resume_may_change_hint_density_even_back_to_its_default(tmp_path):
     assert state["step"] == 3 and state["config"]["hint_probability"] == default
 
 
+def test_a_time_limit_fits_the_run_length_to_the_measured_speed(tmp_path):
+    started = time.perf_counter()
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "100000", "--time-limit", "4")) == 0
+    elapsed = time.perf_counter() - started
+    state = load(tmp_path / "run" / "last.pt")
+    steps = CALIBRATION_SKIP + CALIBRATION_STEPS
+    assert state["step"] == state["config"]["max_steps"] > steps  # it ran past the calibration, to its plan
+    assert state["config"]["time_limit"] is None  # a resumed run keeps the fitted length
+    assert elapsed < 4 * SAFETY_STOP + 15  # the limit, plus start-up (scan, model) and the last checkpoint
+
+
 def test_an_existing_run_is_not_overwritten(tmp_path):
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
     with pytest.raises(SystemExit, match="--resume"):
@@ -188,6 +200,17 @@ def test_hints_are_drawn_from_the_truth():
     assert torch.all(hint_ab[mask.expand_as(hint_ab) == 0] == 0)
     none_ab, none_mask = data.draw_hints(ab, torch.Generator().manual_seed(0), probability=0.0)
     assert none_mask.sum() == 0 and none_ab.abs().sum() == 0
+
+
+def test_a_hint_patch_holds_the_mean_true_color_of_its_pixels():
+    ab = torch.randn(3, 2, 40, 40) * 30
+    hint_ab, mask = data.draw_hints(ab, torch.Generator().manual_seed(3), probability=1.0, max_points=1)
+    for sample in range(3):  # one patch per sample: a square of 1..5 px
+        rows, columns = torch.nonzero(mask[sample, 0], as_tuple=True)
+        top, bottom, left, right = rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
+        assert len(rows) == (bottom - top) * (right - left) and bottom - top == right - left <= data.MAX_HINT_PATCH
+        expected = ab[sample, :, top:bottom, left:right].mean(dim=(1, 2))
+        torch.testing.assert_close(hint_ab[sample, :, rows, columns], expected[:, None].expand(2, len(rows)))
 
 
 def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):

@@ -26,6 +26,7 @@ log = logging.getLogger("colorize.train")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # Mean Lab chroma below which a photo counts as gray: it would only teach the model to paint nothing.
 MIN_MEAN_CHROMA = 2.0
+MAX_HINT_PATCH = 5  # hint patches are 1..5 px square
 
 
 @dataclass(frozen=True)
@@ -229,18 +230,35 @@ def draw_hints(
     ab: torch.Tensor, generator: torch.Generator, probability: float = 0.5, max_points: int = 20
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random user-like hints from the true ab [N, 2, H, W] (Zhang et al. 2017): with ``probability`` a sample gets
-    1..max_points patches (1-5 px, more small counts than large), each holding the patch's mean true color."""
+    1..max_points patches (1-5 px, more small counts than large), each holding the patch's mean true color.
+
+    Vectorised over the batch and on ab's device (a per-patch loop cost more than a GPU training step); the random
+    numbers come from ``generator`` on the CPU, so a resumed run draws the same hints."""
     batch, _, height, width = ab.shape
-    hint_ab, hint_mask = torch.zeros_like(ab), torch.zeros(batch, 1, height, width, dtype=ab.dtype)
-    for sample in range(batch):
-        if torch.rand(1, generator=generator).item() >= probability:
-            continue
-        count = int(math.exp(torch.rand(1, generator=generator).item() * math.log(max_points + 1)))
-        for _ in range(max(1, count)):
-            size = int(torch.randint(1, 6, (1,), generator=generator))
-            top = int(torch.randint(0, max(1, height - size + 1), (1,), generator=generator))
-            left = int(torch.randint(0, max(1, width - size + 1), (1,), generator=generator))
-            patch = (slice(top, top + size), slice(left, left + size))
-            hint_ab[sample, :, patch[0], patch[1]] = ab[sample, :, patch[0], patch[1]].mean(dim=(1, 2), keepdim=True)
-            hint_mask[sample, :, patch[0], patch[1]] = 1.0
-    return hint_ab, hint_mask
+    gets_hints = torch.rand(batch, generator=generator) < probability
+    counts = torch.exp(torch.rand(batch, generator=generator) * math.log(max_points + 1)).long().clamp(min=1)
+    used = torch.arange(max_points) < torch.where(gets_hints, counts, 0)[:, None]  # [N, P]
+    sizes = torch.randint(1, MAX_HINT_PATCH + 1, (batch, max_points), generator=generator)
+    tops = (torch.rand(batch, max_points, generator=generator) * (height - sizes + 1).clamp(min=1)).long()
+    lefts = (torch.rand(batch, max_points, generator=generator) * (width - sizes + 1).clamp(min=1)).long()
+    offsets = torch.arange(MAX_HINT_PATCH)
+    rows = tops[..., None, None] + offsets[:, None]  # [N, P, 5, 1]
+    columns = lefts[..., None, None] + offsets[None, :]  # [N, P, 1, 5]
+    inside = (  # the patch's own pixels, clipped to the image: [N, P, 5, 5]
+        used[..., None, None]
+        & (offsets[:, None] < sizes[..., None, None]) & (offsets[None, :] < sizes[..., None, None])
+        & (rows < height) & (columns < width)
+    )  # fmt: skip
+    samples = torch.arange(batch)[:, None, None, None]
+    pixel = ((samples * height + rows.clamp(max=height - 1)) * width + columns.clamp(max=width - 1)).to(ab.device)
+    inside = inside.to(ab.device)
+    flat_ab = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    weight = inside.to(ab.dtype)[..., None]
+    means = (flat_ab[pixel] * weight).sum(dim=(2, 3)) / weight.sum(dim=(2, 3)).clamp(min=1)  # [N, P, 2]
+    painted = pixel[inside]
+    hint_ab = torch.zeros_like(flat_ab)
+    hint_ab[painted] = means[:, :, None, None, :].expand(-1, -1, MAX_HINT_PATCH, MAX_HINT_PATCH, -1)[inside]
+    hint_mask = torch.zeros(batch * height * width, dtype=ab.dtype, device=ab.device)
+    hint_mask[painted] = 1.0
+    hint_ab = hint_ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2).contiguous()
+    return hint_ab, hint_mask.reshape(batch, 1, height, width)

@@ -28,6 +28,11 @@ from .visual import loss_curves, sample_grid
 
 log = logging.getLogger("colorize.train")
 
+# --time-limit: the speed is measured over CALIBRATION_STEPS steps after CALIBRATION_SKIP warm-up steps (cuDNN's
+# algorithm search, worker start), and the run is planned to use TIME_LIMIT_SHARE of the time left (validation,
+# sample grids and checkpoints take the rest); past SAFETY_STOP times the limit it checkpoints and stops.
+CALIBRATION_SKIP, CALIBRATION_STEPS, TIME_LIMIT_SHARE, SAFETY_STOP = 10, 30, 0.95, 1.1
+
 
 @dataclass
 class Config:
@@ -66,6 +71,7 @@ class Config:
     checkpoint_every: int = 250
     stop_at_step: int | None = None  # checkpoint and stop here, schedule unchanged: continue later with --resume
     init_from: str | None = None  # start from this run's (or checkpoint's) EMA generator weights: fine-tuning
+    time_limit: float | None = None  # seconds: fit the run's length (and LR schedule) to them from measured speed
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
@@ -80,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     for name, value in asdict(defaults).items():
         if name in ("data", "config", "gan", "pretrained"):
             continue
-        optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int}  # the rest: str
+        optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float}
         kind = type(value) if value is not None else optional_types.get(name, str)
         parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
     args = parser.parse_args(argv)
@@ -106,6 +112,7 @@ def setup_distributed(config: Config) -> tuple[int, int, torch.device]:
     if want_cuda:
         local = int(os.environ.get("LOCAL_RANK", 0))
         torch.cuda.set_device(local)
+        torch.backends.cudnn.benchmark = True  # fixed crop size: the fastest convolution algorithms pay off
         return rank, world, torch.device("cuda", local)
     return rank, world, torch.device("cpu")
 
@@ -124,7 +131,9 @@ class Trainer:
         self.config, self.out, self.rank, self.world, self.device = config, out, rank, world, device
         self.is_main = rank == 0
         torch.manual_seed(config.seed)
-        report = data.scan([Path(p) for p in config.data], config.cache_side, progress=self.is_main)
+        report = data.scan(
+            [Path(p) for p in config.data], config.cache_side, workers=os.cpu_count() or 2, progress=self.is_main
+        )
         split_file = Path(config.val_split) if config.val_split else out / "val_split.txt"
         if self.is_main:
             log.info("%s", report.summary())
@@ -233,10 +242,10 @@ class Trainer:
         lab = rgb_to_lab(rgb)
         lightness, ab = lab[:, :1], lab[:, 1:]
         hint_ab, hint_mask = data.draw_hints(
-            ab.cpu(), self.hint_generator, self.config.hint_probability, self.config.hint_max_points
+            ab, self.hint_generator, self.config.hint_probability, self.config.hint_max_points
         )
         as_cl = {"memory_format": torch.channels_last}
-        return lightness.contiguous(**as_cl), ab, hint_ab.to(self.device).contiguous(**as_cl), hint_mask.to(self.device)
+        return lightness.contiguous(**as_cl), ab, hint_ab.contiguous(**as_cl), hint_mask
 
     def _generator_loss(self, lightness, ab, predicted) -> dict[str, torch.Tensor]:
         config = self.config
@@ -331,6 +340,21 @@ class Trainer:
                 self.history.setdefault(name, []).append((self.step, value))
 
     # --- the loop -----------------------------------------------------------------------------------------------
+    def fit_to_time_limit(self, steps_per_s: float, elapsed: float) -> None:
+        """Set the run's length (and so its LR schedule) to end ``time_limit`` seconds after it began, at the speed
+        measured; the fitted length is stored in the config, so a resumed run keeps it."""
+        if self.world > 1:  # every rank must plan the same number of steps: rank 0's measurement decides
+            planned = torch.tensor([steps_per_s, elapsed], device=self.device)
+            dist.broadcast(planned, 0)
+            steps_per_s, elapsed = planned.tolist()
+        later_phases = self.config.critic_steps + self.config.gan_steps if self.config.gan else 0
+        affordable = int((self.config.time_limit - elapsed) * steps_per_s * TIME_LIMIT_SHARE)
+        self.total_steps = self.step + max(1 + later_phases, affordable)
+        self.pretrain_steps = self.total_steps - later_phases
+        self.config.max_steps, self.config.epochs, self.config.time_limit = self.total_steps, None, None
+        if self.is_main:
+            log.info("time limit: %.2f steps/s measured, planning %d steps in all", steps_per_s, self.total_steps)
+
     def run(self) -> None:
         config = self.config
         weights = data.folder_weights(self.train_photos, config.folder_power)
@@ -340,6 +364,11 @@ class Trainer:
         dataset = data.ColorCrops(self.train_photos, config.image_size, config.cache_side, train=True)
         val_dataset = data.ColorCrops(self.val_photos[:64], config.image_size, config.cache_side, train=False)
         val_loader = DataLoader(val_dataset, batch_size=16)
+        # The sampler runs in this process, so set_epoch reaches it with persistent workers too.
+        loader = DataLoader(
+            dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
+            persistent_workers=config.workers > 0, pin_memory=self.device.type == "cuda",
+        )  # fmt: skip
         batches_per_epoch = per_epoch // (config.batch_size * self.world)
         progress = None
         if self.is_main:
@@ -347,14 +376,12 @@ class Trainer:
 
             progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.config}")
         window_start, window_images, running = time.perf_counter(), 0, {}
+        time_limit, started, first_step = config.time_limit, time.perf_counter(), self.step
+        calibration_start = None
         last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
         while self.step < last_step:
             epoch, position = divmod(self.step, batches_per_epoch)
             sampler.set_epoch(epoch, position * config.batch_size)
-            loader = DataLoader(
-                dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
-                persistent_workers=False, pin_memory=self.device.type == "cuda",
-            )  # fmt: skip
             for rgb_uint8 in loader:
                 values = self.train_step(rgb_uint8)
                 window_images += len(rgb_uint8) * self.world
@@ -362,6 +389,19 @@ class Trainer:
                     running.setdefault(name, []).append(value)
                 if progress:
                     progress.update(1)
+                if time_limit is not None:
+                    if self.step == first_step + CALIBRATION_SKIP:
+                        calibration_start = time.perf_counter()
+                    elif self.step == first_step + CALIBRATION_SKIP + CALIBRATION_STEPS and config.time_limit:
+                        now = time.perf_counter()
+                        self.fit_to_time_limit(CALIBRATION_STEPS / (now - calibration_start), now - started)
+                        last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
+                        if progress:
+                            progress.total = self.total_steps
+                            progress.refresh()
+                    elif time.perf_counter() - started > SAFETY_STOP * time_limit:
+                        log.warning("time limit: over %.0f s at step %d; stopping here", time_limit, self.step)
+                        last_step = self.step
                 if self.is_main and self.step % config.log_every == 0:
                     rate = window_images / (time.perf_counter() - window_start)
                     means = {name: sum(v) / len(v) for name, v in running.items()}
@@ -371,7 +411,7 @@ class Trainer:
                 if self.is_main and (self.step % config.sample_every == 0 or self.step == self.total_steps):
                     self.record(self.validate(val_loader))
                     loss_curves(self.history, self.out / "loss_curves.png")
-                if self.step % config.checkpoint_every == 0 or self.step == last_step:
+                if self.step % config.checkpoint_every == 0 or self.step >= last_step:
                     self.save()
                 if self.step >= last_step:
                     break
@@ -392,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         # A resumed run keeps its settings, except its length, phases, loss weights and hint density when given
         # again: the schedule then continues from the current step towards the new end.
         adjustable = {"max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
-                      "hint_probability", "hint_max_points"}  # fmt: skip
+                      "hint_probability", "hint_max_points", "time_limit"}  # fmt: skip
         for name in adjustable & args.changed:
             setattr(stored, name, getattr(config, name))
         stored.stop_at_step = config.stop_at_step
