@@ -1,11 +1,13 @@
-"""Fast path for 8-bit gray photos, the everyday input: one table lookup per pixel instead of Lab arithmetic.
+"""Fast path for 8-bit photos, the everyday input: one table lookup per pixel instead of Lab arithmetic.
 
 A gray 8-bit pixel's L* depends on its code v alone, so its output colour is a function of (v, a*, b*). Per image
 this module tabulates that function over the a*/b* range the network predicted, with the same exact Lab -> sRGB
 conversion and luminance-preserving gamut mapping as the general path; each full-resolution pixel then costs a
 bilinear interpolation of two chroma planes and one lookup. The table's chroma step (1 to 2 units on usual photos,
 below the ~2.3 units of a just-noticeable difference) is crossed with a 4x4 ordered dither, so the rounding averages
-out instead of drawing bands. L* is exactly the general path's: it comes from v alone.
+out instead of drawing bands. For gray codes L* is exactly the general path's: it comes from v alone. Colour 8-bit
+photos (a sepia-toned scan) get the same table over L* coded in 256 even steps (``lightness_codes``): L* within
+0.2 of the input's, finer than the 8-bit output itself resolves.
 """
 
 from __future__ import annotations
@@ -23,7 +25,32 @@ _STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 16.0)
 # Thresholds in (0, 1): a value between two table steps takes the upper one in the share of pixels its fraction says.
 _BAYER = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16
 _WIDEN_ROWS = 32  # render rows per task when the chroma planes are widened to full width
+# Upscaled this much or more, chroma moves by at most a quarter of a network pixel across two image pixels: it is
+# then interpolated and dithered once per 2x2 block, and only the lookup runs per pixel.
+BLOCK_MIN_SCALE = 4
 LIGHTNESS_OF_U8 = color.luminance_to_lightness(color.LINEAR_OF_U8)
+LIGHTNESS_OF_CODE = np.arange(256, dtype=np.float32) * np.float32(100 / 255)  # L* in 256 even steps
+_Y_SCALE = 65535
+# Y of each 8-bit channel value in 1/65535 units, so that a pixel's Y is three lookups and two integer additions.
+_Y_OF_CHANNEL = [np.round(weight * color.LINEAR_OF_U8 * _Y_SCALE).astype(np.uint32) for weight in color.LUMA]
+
+
+def lightness_codes(lightness: np.ndarray) -> np.ndarray:
+    """L* in [0, 100] -> the nearest of the 256 codes of ``LIGHTNESS_OF_CODE``."""
+    scaled = lightness * np.float32(255 / 100)
+    scaled += np.float32(0.5)
+    return np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
+
+
+_CODE_OF_Y = lightness_codes(color.luminance_to_lightness(np.minimum(np.arange(_Y_SCALE + 3) / _Y_SCALE, 1.0)))
+
+
+def colour_codes(rgb: np.ndarray) -> np.ndarray:
+    """``lightness_codes`` of 8-bit sRGB pixels [..., 3 or more] (alpha ignored), through integer luminance."""
+    luminance = np.take(_Y_OF_CHANNEL[0], rgb[..., 0])
+    luminance += np.take(_Y_OF_CHANNEL[1], rgb[..., 1])
+    luminance += np.take(_Y_OF_CHANNEL[2], rgb[..., 2])
+    return np.take(_CODE_OF_Y, luminance)
 
 
 def gray_codes(pixels: np.ndarray, color_channels: int) -> np.ndarray | None:
@@ -42,7 +69,9 @@ def gray_codes(pixels: np.ndarray, color_channels: int) -> np.ndarray | None:
     return red
 
 
-def lightness_sums(codes: np.ndarray, start: int, height: int, size: tuple[int, int]) -> tuple[int, np.ndarray]:
+def lightness_sums(
+    codes: np.ndarray, start: int, height: int, size: tuple[int, int], lightness_of_code: np.ndarray = LIGHTNESS_OF_U8
+) -> tuple[int, np.ndarray]:
     """Exact area sums of L* over the render-size cells that image rows ``start:start + len(codes)`` touch.
 
     Returns (first cell row, sums [k, w]): L* integrated over the strip's rows and averaged across each cell's
@@ -51,7 +80,7 @@ def lightness_sums(codes: np.ndarray, start: int, height: int, size: tuple[int, 
     """
     small_h, small_w = size
     rows = codes.shape[0]
-    lightness = np.take(LIGHTNESS_OF_U8, codes)
+    lightness = np.take(lightness_of_code, codes)
     cumulative = np.zeros((rows + 1, codes.shape[1]), np.float32)  # a strip's sums stay far within float32's range
     for row in range(rows):  # row by row: ten times faster than np.cumsum(axis=0), which does not vectorise
         np.add(cumulative[row], lightness[row], out=cumulative[row + 1])
@@ -71,22 +100,23 @@ def _table_step(ranges: np.ndarray) -> float:
     return float(ranges.max() / 60)  # only a model that predicts far outside Lab's range gets here
 
 
-def _tabulate(origin: np.ndarray, step: float, counts: np.ndarray, channels: int) -> np.ndarray:
-    """8-bit RGB(A) [Na * Nb * 256, channels] of every (a*, b*, v) cell; alpha, if asked for, is left 0."""
-    a = (origin[0] + step * np.arange(counts[0])).astype(np.float32)
+def _tabulate(origin, step: float, counts, lightness_of_code, a_cells: range, table: np.ndarray) -> None:
+    """Fill the 8-bit RGB(A) ``table`` [Na, Nb, 256, channels] for a* cells ``a_cells``; alpha, if any, stays 0."""
+    a = (origin[0] + step * np.arange(a_cells.start, a_cells.stop)).astype(np.float32)
     b = (origin[1] + step * np.arange(counts[1])).astype(np.float32)
-    planes = color.lab_to_linear_in_gamut(LIGHTNESS_OF_U8[None, None, :], a[:, None, None], b[None, :, None])
-    table = np.zeros((counts[0], counts[1], 256, channels), np.uint8)
+    planes = color.lab_to_linear_in_gamut(lightness_of_code[None, None, :], a[:, None, None], b[None, :, None])
     for channel, plane in enumerate(planes):
-        table[..., channel] = color.linear_to_u8(plane)
-    return table.reshape(-1, channels)
+        table[a_cells.start : a_cells.stop, ..., channel] = color.linear_to_u8(plane)
 
 
 class GrayRenderer:
-    """Colours gray codes with the network's chroma ab [2, h, w], upsampled to ``height`` x ``width``."""
+    """Colours 8-bit codes with the network's chroma ab [2, h, w], upsampled to ``height`` x ``width``.
+
+    The codes are gray levels (L* of code v: ``LIGHTNESS_OF_U8``, the default) or ``lightness_codes`` of a colour
+    photo's L* (``LIGHTNESS_OF_CODE``)."""
 
     def __init__(self, ab_small: np.ndarray, saturation: float, height: int, width: int, channels: int,
-                 strip_rows: int, threads: int = 1):  # fmt: skip
+                 strip_rows: int, threads: int = 1, lightness_of_code: np.ndarray = LIGHTNESS_OF_U8):  # fmt: skip
         ab = ab_small.astype(np.float32) * np.float32(saturation)
         low, high = ab.min(axis=(1, 2)).astype(np.float64), ab.max(axis=(1, 2)).astype(np.float64)
         self.step = _table_step(high - low)
@@ -94,46 +124,65 @@ class GrayRenderer:
         self.counts = (np.floor((high - origin) / self.step) + 2).astype(np.intp)
         units = (ab - origin.astype(np.float32)[:, None, None]) / np.float32(self.step)
         render_rows = ab.shape[1]
-        self.wide = np.empty((2, render_rows, width), np.float32)  # [2, h, W] in table steps, >= 0
+        self.block = 2 if min(height / render_rows, width / ab.shape[2]) >= BLOCK_MIN_SCALE else 1
+        self.width, block_columns = width, -(-width // self.block)
+        self.wide = np.empty((2, render_rows, block_columns), np.float32)  # in table steps, >= 0
         self.rise = np.empty_like(self.wide)  # towards the next render row
-        self.rows, _, weights = bilinear_taps(render_rows, height)
+        self.rows, _, weights = bilinear_taps(render_rows, height, block=self.block)
         self.weights = weights[:, None]
-        tiles = (strip_rows // 4 + 2, -(-width // 4))
-        self.dither = [np.tile(pattern, tiles)[:, :width] for pattern in (_BAYER, _BAYER.T)]
-        # The table and the widened chroma are independent: build them side by side, in row chunks.
-        tasks = [partial(self._widen, units[channel], channel, top, min(top + _WIDEN_ROWS, render_rows))
-                 for channel in range(2) for top in range(0, render_rows, _WIDEN_ROWS)]  # fmt: skip
-        tasks.append(partial(self._build_table, origin, channels))
+        tiles = (strip_rows // self.block // 4 + 2, -(-block_columns // 4))
+        self.dither = [np.tile(pattern, tiles)[:, :block_columns] for pattern in (_BAYER, _BAYER.T)]
+        # The table and the widened chroma are independent: build them side by side, in chunks.
+        table = np.zeros((*self.counts, 256, channels), np.uint8)
+        half = -(-int(self.counts[0]) // 2)
+        tasks = [partial(_tabulate, origin, self.step, self.counts, lightness_of_code, cells, table)
+                 for cells in (range(0, half), range(half, int(self.counts[0])))]  # fmt: skip
+        tasks += [partial(self._widen, units[channel], channel, top, min(top + _WIDEN_ROWS, render_rows))
+                  for channel in range(2) for top in range(0, render_rows, _WIDEN_ROWS)]  # fmt: skip
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             for future in [pool.submit(task) for task in tasks]:
                 future.result()
-
-    def _build_table(self, origin: np.ndarray, channels: int) -> None:
-        self.table = _tabulate(origin, self.step, self.counts, channels)
+        self.table = table.reshape(-1, channels)
 
     def _widen(self, units: np.ndarray, channel: int, top: int, stop: int) -> None:
         """Render rows ``top:stop`` of one chroma plane, resized to full width, and their rise to the next row."""
-        wide = bilinear_columns(units[top : min(stop + 1, units.shape[0])], self.wide.shape[2])
+        wide = bilinear_columns(units[top : min(stop + 1, units.shape[0])], self.width, self.block)
         self.wide[channel, top:stop] = wide[: stop - top]
         following = np.minimum(np.arange(1, stop - top + 1), len(wide) - 1)
         np.subtract(wide[following], wide[: stop - top], out=self.rise[channel, top:stop])
 
     def render(self, codes: np.ndarray, start: int, out: np.ndarray) -> None:
         """Colour ``codes`` (rows ``start:start + len(codes)`` of the image) into ``out`` [rows, W, channels]."""
-        stop = start + codes.shape[0]
-        rows, weights, phase = self.rows[start:stop], self.weights[start:stop], start % 4
+        block, rows = self.block, codes.shape[0]
+        first, stop = start // block, -(-(start + rows) // block)  # the blocks' rows this strip touches
+        cells = self._cells(first, stop) * 256  # (a multiply: numpy vectorises it, unlike the shift)
+        if block == 1:
+            index = cells
+            index += codes
+        elif start % block == 0 and rows % block == 0 and self.width % block == 0:  # the usual strip: one pass
+            index = np.empty((rows, self.width), np.int32)
+            blocks = (rows // block, block, self.width // block, block)
+            np.add(cells[:, None, :, None], codes.reshape(blocks), out=index.reshape(blocks))
+        else:  # a strip or an image of odd size: spread the blocks over whole pixels, then trim
+            spread = np.empty(((stop - first) * block, cells.shape[1] * block), np.int32)
+            spread.reshape(stop - first, block, cells.shape[1], block)[:] = cells[:, None, :, None]
+            index = spread[start - first * block :][:rows, : self.width]
+            index += codes
+        np.take(self.table, index, axis=0, out=out, mode="clip")
+
+    def _cells(self, first: int, stop: int) -> np.ndarray:
+        """Table rows (a* cell * Nb + b* cell) of block rows ``first:stop``, interpolated and dithered."""
+        rows, weights, phase = self.rows[first:stop], self.weights[first:stop], first % 4
         index = None
         for channel, dither in enumerate(self.dither):
             units = np.take(self.rise[channel], rows, axis=0)
             units *= weights
             units += np.take(self.wide[channel], rows, axis=0)
-            units += dither[phase : phase + stop - start]
+            units += dither[phase : phase + stop - first]
             cells = units.astype(np.int32)  # floor, as units >= 0
             if index is None:
                 index = cells
             else:
                 index *= self.counts[1]
                 index += cells
-        index *= 256  # (a multiply: numpy vectorises it, unlike the shift)
-        index += codes
-        np.take(self.table, index, axis=0, out=out, mode="clip")
+        return index

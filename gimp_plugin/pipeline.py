@@ -3,8 +3,9 @@
 DeOldify's idea: the network predicts chroma (a*, b*) at a modest render size; the full-resolution L* of the input
 is kept exactly and only the upsampled chroma is added. Work on full-resolution data runs in strips of rows over a
 thread pool (numpy releases the GIL), which bounds both time and memory on large photos. 8-bit gray photos (gray
-images, or RGB with R = G = B) without a selection take the table-driven path of ``gray8``; every other input the
-general per-pixel Lab path here.
+images, or RGB with R = G = B) without a selection take the table-driven path of ``gray8``, and so do other 8-bit
+photos without a selection (their L* coded in 256 steps); 16-bit, float and selections the general per-pixel Lab
+path here.
 """
 
 from __future__ import annotations
@@ -207,18 +208,25 @@ def _lightness(pixels: np.ndarray, layout: PixelLayout, size: tuple[int, int], t
     return lightness, area_along_last_axis(narrow.T, size[0]).T
 
 
-def _gray_lightness(codes: np.ndarray, size: tuple[int, int], threads: int, report: Progress) -> np.ndarray:
-    """L* of 8-bit gray codes box-filtered to ``size`` (the full-size L* is never needed on this path)."""
+def _coded_lightness(
+    pixels: np.ndarray, gray_levels: np.ndarray | None, size: tuple[int, int], threads: int, report: Progress
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(8-bit L* codes at full size, the L* of each code, L* box-filtered to ``size``). The codes are an 8-bit gray
+    photo's own levels (``gray_levels``), else the ``gray8.colour_codes`` of the 8-bit colour ``pixels``."""
+    codes = gray_levels if gray_levels is not None else np.empty(pixels.shape[:2], np.uint8)
+    lightness_of_code = gray8.LIGHTNESS_OF_U8 if gray_levels is not None else gray8.LIGHTNESS_OF_CODE
     parts = []  # (first cell row, sums) per strip; list.append is thread-safe
 
     def measure(start: int, stop: int) -> None:
-        parts.append(gray8.lightness_sums(codes[start:stop], start, codes.shape[0], size))
+        if gray_levels is None:
+            codes[start:stop] = gray8.colour_codes(pixels[start:stop])
+        parts.append(gray8.lightness_sums(codes[start:stop], start, codes.shape[0], size, lightness_of_code))
 
     _run_strips(measure, codes.shape[0], threads, report, 0.0, 0.25)
     small = np.zeros(size, np.float32)
     for first, sums in parts:
         small[first : first + len(sums)] += sums
-    return small / np.float32(codes.shape[0] / size[0])
+    return codes, lightness_of_code, small / np.float32(codes.shape[0] / size[0])
 
 
 def _default_threads() -> int:
@@ -253,12 +261,17 @@ def colorize(
     report = progress or (lambda fraction: None)
 
     small_h, small_w = render_shape(height, width, render_size or model.info.default_render_size)
-    # Gray 8-bit photos (the usual case) take the table-driven path; selections and other kinds the general one.
-    codes = gray8.gray_codes(pixels, layout.color_channels) if weight is None else None
-    if codes is None:
-        lightness, lightness_small = _lightness(pixels, layout, (small_h, small_w), threads, report)
+    # 8-bit photos (the usual case) take the table-driven path, with their gray levels as the table's L* codes when
+    # they are gray; selections and other kinds the general one.
+    table_path = weight is None and layout.dtype == np.uint8
+    gray_levels = gray8.gray_codes(pixels, layout.color_channels) if table_path else None
+    lightness = codes = None
+    if table_path:
+        codes, lightness_of_code, lightness_small = _coded_lightness(
+            pixels, gray_levels, (small_h, small_w), threads, report
+        )
     else:
-        lightness, lightness_small = None, _gray_lightness(codes, (small_h, small_w), threads, report)
+        lightness, lightness_small = _lightness(pixels, layout, (small_h, small_w), threads, report)
     hint_arrays = resample_hints(hints, small_h, small_w) if hints is not None else None
     clock.lap("convert")
     ab_small = predict_chroma(model, lightness_small, hint_arrays)
@@ -269,7 +282,7 @@ def colorize(
     output = np.empty((height, width, layout.output_channels), dtype)
     if codes is not None:
         renderer = gray8.GrayRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS,
-                                      threads)  # fmt: skip
+                                      threads, lightness_of_code)  # fmt: skip
 
         def write(start: int, stop: int) -> None:
             renderer.render(codes[start:stop], start, output[start:stop])

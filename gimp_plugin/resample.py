@@ -29,13 +29,15 @@ def area_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.swapaxes(area_along_last_axis(np.swapaxes(reduced, -1, -2), height), -1, -2).copy()
 
 
-def bilinear_taps(source: int, target: int, start: int = 0, stop: int | None = None):
+def bilinear_taps(source: int, target: int, start: int = 0, stop: int | None = None, block: int = 1):
     """Source indices and weights for output samples ``start:stop`` of a ``source`` -> ``target`` resize.
 
-    Half-pixel centres (align_corners=False), edges clamped, as in PyTorch's and OpenCV's bilinear resize.
+    Half-pixel centres (align_corners=False), edges clamped, as in PyTorch's and OpenCV's bilinear resize. With
+    ``block`` > 1 each output sample stands for ``block`` consecutive target pixels, sampled at their centre
+    (``ceil(target / block)`` samples).
     """
-    stop = target if stop is None else stop
-    centres = (np.arange(start, stop, dtype=np.float64) + 0.5) * (source / target) - 0.5
+    stop = -(-target // block) if stop is None else stop
+    centres = (np.arange(start, stop, dtype=np.float64) * block + block / 2) * (source / target) - 0.5
     centres = np.clip(centres, 0.0, source - 1)
     low = np.floor(centres).astype(np.intp)
     high = np.minimum(low + 1, source - 1)
@@ -43,11 +45,11 @@ def bilinear_taps(source: int, target: int, start: int = 0, stop: int | None = N
     return low, high, weight
 
 
-def bilinear_columns(image: np.ndarray, width: int) -> np.ndarray:
-    """Resize the last axis of ``image`` [..., w] to ``width`` bilinearly."""
+def bilinear_columns(image: np.ndarray, width: int, block: int = 1) -> np.ndarray:
+    """Resize the last axis of ``image`` [..., w] to ``width`` bilinearly (to its ``block``-pixel blocks' centres)."""
     if not np.issubdtype(image.dtype, np.floating):
         image = image.astype(np.float32)
-    low, high, weight = bilinear_taps(image.shape[-1], width)
+    low, high, weight = bilinear_taps(image.shape[-1], width, block=block)
     base = np.take(image, low, axis=-1)  # np.take: three times faster than fancy indexing, and contiguous
     result = np.take(image, high, axis=-1)
     result -= base

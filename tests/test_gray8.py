@@ -42,8 +42,23 @@ def test_colours_match_the_exact_conversion_and_the_dither_averages_out(chroma_f
     chroma_error = fast_lab[..., 1:] - reference_lab[..., 1:]
     assert np.abs(chroma_error).max() < 4, "each pixel within a table step (plus 8-bit rounding)"
     assert np.abs(chroma_error.mean(axis=(0, 1))).max() < 0.1, "the ordered dither leaves no bias"
-    blocks = chroma_error.reshape(24, 4, 32, 4, 2).mean(axis=(1, 3))
-    assert np.abs(blocks).max() < 1.0, "averaged over the 4x4 dither cell, the error nearly vanishes"
+    cells = chroma_error.reshape(12, 8, 16, 8, 2).mean(axis=(1, 3))  # 4x4 dither thresholds over 2x2-pixel blocks
+    assert np.abs(cells).max() < 1.0, "averaged over the dither cell, the error nearly vanishes"
+
+
+@pytest.mark.parametrize("shape", [(40, 56), (97, 131)])  # upscaled 3.3x (per pixel); 8x, odd (in 2x2 blocks)
+def test_both_interpolation_grains_match_the_exact_conversion(chroma_field, shape):
+    codes = np.random.default_rng(5).integers(40, 230, shape).astype(np.uint8)
+    renderer = gray8.GrayRenderer(chroma_field, 1.0, *shape, 3, 8)
+    assert renderer.block == (2 if shape[0] / 12 >= gray8.BLOCK_MIN_SCALE else 1)
+    fast, reference = render(chroma_field, codes), exact(chroma_field, codes)
+    chroma_error = color.rgb_to_lab(fast / 255.0)[..., 1:] - color.rgb_to_lab(reference / 255.0)[..., 1:]
+    assert np.abs(chroma_error).max() < 4 and np.abs(chroma_error.mean(axis=(0, 1))).max() < 0.15
+
+
+def test_strip_boundaries_do_not_show(chroma_field):
+    codes = np.random.default_rng(6).integers(0, 256, (97, 131)).astype(np.uint8)
+    np.testing.assert_array_equal(render(chroma_field, codes, strip_rows=7), render(chroma_field, codes, strip_rows=16))
 
 
 def test_zero_chroma_gives_the_gray_codes_back_exactly(textured_codes):
@@ -62,7 +77,7 @@ def test_saturation_zero_is_exact_gray_whatever_the_chroma(chroma_field, texture
 def test_render_size_lightness_equals_the_general_box_filter(shape, size):
     codes = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
     _, general = pipeline._lightness(codes, inspect_pixels(codes), size, 2, lambda fraction: None)
-    fast = pipeline._gray_lightness(codes, size, 2, lambda fraction: None)
+    _, _, fast = pipeline._coded_lightness(codes, codes, size, 2, lambda fraction: None)
     np.testing.assert_allclose(fast, general, atol=1e-3)
 
 
@@ -89,3 +104,13 @@ def test_alpha_is_copied_on_the_gray_path(gray_u8, model):
     result = colorize(np.dstack([gray_u8, alpha]), model)
     np.testing.assert_array_equal(result[..., 3], alpha)
     np.testing.assert_array_equal(result[..., :3], colorize(gray_u8, model))
+
+
+def test_colour_codes_hold_the_exact_lightness_to_within_half_a_step():
+    rgb = np.random.default_rng(7).integers(0, 256, (64, 64, 4)).astype(np.uint8)  # alpha ignored
+    codes = gray8.colour_codes(rgb)
+    exact = color.luminance_to_lightness(color.srgb_to_linear(rgb[..., :3] / np.float32(255)) @ color.LUMA)
+    step = 100 / 255
+    assert np.abs(gray8.LIGHTNESS_OF_CODE[codes] - exact).max() <= step / 2 + 0.01
+    gray = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)  # the extremes map to 0 and 255
+    assert gray8.colour_codes(gray)[0, 0] == 0 and gray8.colour_codes(gray)[0, -1] == 255
