@@ -3,9 +3,8 @@
 DeOldify's idea: the network predicts chroma (a*, b*) at a modest render size; the full-resolution L* of the input
 is kept exactly and only the upsampled chroma is added. Work on full-resolution data runs in strips of rows over a
 thread pool (numpy releases the GIL), which bounds both time and memory on large photos. 8-bit gray photos (gray
-images, or RGB with R = G = B) without a selection take the table-driven path of ``gray8``, and so do other 8-bit
-photos without a selection (their L* coded in 256 steps); 16-bit, float and selections the general per-pixel Lab
-path here.
+images, or RGB with R = G = B) take the table-driven path of ``gray8``, and so do other 8-bit photos (their L*
+coded in 256 steps); 16-bit and float photos the general per-pixel Lab path here.
 """
 
 from __future__ import annotations
@@ -147,6 +146,19 @@ def _write_strip(job: _Job, start: int, stop: int) -> None:
         strip[..., 3] = job.pixels[start:stop, :, -1]
 
 
+def _blend_u8(strip: np.ndarray, source: np.ndarray, layout: PixelLayout, weight: np.ndarray) -> None:
+    """Blend the colorized 8-bit ``strip`` with the input ``source`` through the selection ``weight`` (0 keeps the
+    input exactly), in sRGB values as the general path does."""
+    planes = _planes(source, layout)
+    for channel in range(3):
+        original = planes[min(channel, len(planes) - 1)].astype(np.float32)
+        blended = strip[..., channel] - original
+        blended *= weight
+        blended += original
+        blended += np.float32(0.5)
+        strip[..., channel] = blended.astype(np.uint8)
+
+
 def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
     """Size the network runs at: longer side ``render_size``, never larger than the image itself."""
     scale = min(1.0, render_size / max(height, width))
@@ -262,8 +274,8 @@ def colorize(
 
     small_h, small_w = render_shape(height, width, render_size or model.info.default_render_size)
     # 8-bit photos (the usual case) take the table-driven path, with their gray levels as the table's L* codes when
-    # they are gray; selections and other kinds the general one.
-    table_path = weight is None and layout.dtype == np.uint8
+    # they are gray; 16-bit and float photos the general one.
+    table_path = layout.dtype == np.uint8
     gray_levels = gray8.gray_codes(pixels, layout.color_channels) if table_path else None
     lightness = codes = None
     if table_path:
@@ -286,6 +298,8 @@ def colorize(
 
         def write(start: int, stop: int) -> None:
             renderer.render(codes[start:stop], start, output[start:stop])
+            if weight is not None:
+                _blend_u8(output[start:stop], pixels[start:stop], layout, weight[start:stop])
             if layout.has_alpha:
                 output[start:stop, :, 3] = pixels[start:stop, :, -1]
     else:
