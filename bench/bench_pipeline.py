@@ -1,9 +1,9 @@
 """Whole-pipeline benchmark: a synthetic 12 MP and 48 MP photo through read / convert / infer / upsample / write,
 with peak RSS, plus the network alone at 512 x 512. Run: .venv/bin/python bench/bench_pipeline.py [--model M]
 
-Two kinds of photo: "gray" (an 8-bit gray JPEG: the table path of gimp_plugin/gray8.py over its gray levels) and
-"sepia" (a toned scan saved as RGB, so R, G and B differ: the same table over L* coded in 256 steps, which first
-costs a per-pixel L*). 16-bit and float photos take the general per-pixel Lab path, which this does not time.
+Two kinds of photo: "gray" (an 8-bit gray JPEG: the table path of gimp_plugin/table8.py over its gray levels)
+and "sepia" (a toned scan saved as RGB, so R, G and B differ: the same table over L* coded in 256 steps, which
+first costs a per-pixel L*). 16-bit and float photos take the general per-pixel Lab path, which this does not time.
 
 Each size runs in a fresh process so its peak RSS is its own; within it the photo goes through the pipeline
 --repeats times and each stage reports its median (a shared machine's timings vary from run to run). Targets for

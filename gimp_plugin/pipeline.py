@@ -3,7 +3,7 @@
 DeOldify's idea: the network predicts chroma (a*, b*) at a modest render size; the full-resolution L* of the input
 is kept exactly and only the upsampled chroma is added. Work on full-resolution data runs in strips of rows over a
 thread pool (numpy releases the GIL), which bounds both time and memory on large photos. 8-bit gray photos (gray
-images, or RGB with R = G = B) take the table-driven path of ``gray8``, and so do other 8-bit photos (their L*
+images, or RGB with R = G = B) take the table-driven path of ``table8``, and so do other 8-bit photos (their L*
 coded in 256 steps); 16-bit and float photos the general per-pixel Lab path here.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import color, gray8
+from . import color, table8
 from .errors import InputError
 from .hints import Hints, resample_hints
 from .model import ColorizationModel
@@ -224,15 +224,15 @@ def _coded_lightness(
     pixels: np.ndarray, gray_levels: np.ndarray | None, size: tuple[int, int], threads: int, report: Progress
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(8-bit L* codes at full size, the L* of each code, L* box-filtered to ``size``). The codes are an 8-bit gray
-    photo's own levels (``gray_levels``), else the ``gray8.colour_codes`` of the 8-bit colour ``pixels``."""
+    photo's own levels (``gray_levels``), else the ``table8.colour_codes`` of the 8-bit colour ``pixels``."""
     codes = gray_levels if gray_levels is not None else np.empty(pixels.shape[:2], np.uint8)
-    lightness_of_code = gray8.LIGHTNESS_OF_U8 if gray_levels is not None else gray8.LIGHTNESS_OF_CODE
+    lightness_of_code = table8.LIGHTNESS_OF_U8 if gray_levels is not None else table8.LIGHTNESS_OF_CODE
     parts = []  # (first cell row, sums) per strip; list.append is thread-safe
 
     def measure(start: int, stop: int) -> None:
         if gray_levels is None:
-            codes[start:stop] = gray8.colour_codes(pixels[start:stop])
-        parts.append(gray8.lightness_sums(codes[start:stop], start, codes.shape[0], size, lightness_of_code))
+            codes[start:stop] = table8.colour_codes(pixels[start:stop])
+        parts.append(table8.lightness_sums(codes[start:stop], start, codes.shape[0], size, lightness_of_code))
 
     _run_strips(measure, codes.shape[0], threads, report, 0.0, 0.25)
     small = np.zeros(size, np.float32)
@@ -276,7 +276,7 @@ def colorize(
     # 8-bit photos (the usual case) take the table-driven path, with their gray levels as the table's L* codes when
     # they are gray; 16-bit and float photos the general one.
     table_path = layout.dtype == np.uint8
-    gray_levels = gray8.gray_codes(pixels, layout.color_channels) if table_path else None
+    gray_levels = table8.gray_codes(pixels, layout.color_channels) if table_path else None
     lightness = codes = None
     if table_path:
         codes, lightness_of_code, lightness_small = _coded_lightness(
@@ -293,7 +293,7 @@ def colorize(
     dtype = layout.dtype if layout.dtype in (np.uint8, np.uint16) else np.dtype(np.float32)
     output = np.empty((height, width, layout.output_channels), dtype)
     if codes is not None:
-        renderer = gray8.GrayRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS,
+        renderer = table8.TableRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS,
                                       threads, lightness_of_code)  # fmt: skip
 
         def write(start: int, stop: int) -> None:

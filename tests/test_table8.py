@@ -1,16 +1,16 @@
-"""The 8-bit gray fast path: same colours as the exact conversion up to a dithered table step, same L*."""
+"""The 8-bit table path: same colours as the exact conversion up to a dithered table step, same L*."""
 
 import numpy as np
 import pytest
 
-from gimp_plugin import color, gray8, pipeline
+from gimp_plugin import color, pipeline, table8
 from gimp_plugin.pipeline import colorize, inspect_pixels
 from gimp_plugin.resample import bilinear_resize
 
 
 def render(ab_small: np.ndarray, codes: np.ndarray, saturation: float = 1.0, strip_rows: int = 8) -> np.ndarray:
     height, width = codes.shape
-    renderer = gray8.GrayRenderer(ab_small, saturation, height, width, 3, strip_rows)
+    renderer = table8.TableRenderer(ab_small, saturation, height, width, 3, strip_rows)
     out = np.empty((height, width, 3), np.uint8)
     for start in range(0, height, strip_rows):
         renderer.render(codes[start : start + strip_rows], start, out[start : start + strip_rows])
@@ -49,8 +49,8 @@ def test_colours_match_the_exact_conversion_and_the_dither_averages_out(chroma_f
 @pytest.mark.parametrize("shape", [(40, 56), (97, 131)])  # upscaled 3.3x (per pixel); 8x, odd (in 2x2 blocks)
 def test_both_interpolation_grains_match_the_exact_conversion(chroma_field, shape):
     codes = np.random.default_rng(5).integers(40, 230, shape).astype(np.uint8)
-    renderer = gray8.GrayRenderer(chroma_field, 1.0, *shape, 3, 8)
-    assert renderer.block == (2 if shape[0] / 12 >= gray8.BLOCK_MIN_SCALE else 1)
+    renderer = table8.TableRenderer(chroma_field, 1.0, *shape, 3, 8)
+    assert renderer.block == (2 if shape[0] / 12 >= table8.BLOCK_MIN_SCALE else 1)
     fast, reference = render(chroma_field, codes), exact(chroma_field, codes)
     chroma_error = color.rgb_to_lab(fast / 255.0)[..., 1:] - color.rgb_to_lab(reference / 255.0)[..., 1:]
     assert np.abs(chroma_error).max() < 4 and np.abs(chroma_error.mean(axis=(0, 1))).max() < 0.15
@@ -83,20 +83,20 @@ def test_render_size_lightness_equals_the_general_box_filter(shape, size):
 
 def test_rgb_with_equal_channels_takes_the_gray_path_and_colour_rgb_does_not(gray_u8, rgb_u8, model):
     as_rgb = np.repeat(gray_u8[..., None], 3, axis=2)
-    assert gray8.gray_codes(as_rgb, 3) is not None
-    assert gray8.gray_codes(rgb_u8, 3) is None
-    assert gray8.gray_codes(gray_u8.astype(np.uint16), 1) is None
+    assert table8.gray_codes(as_rgb, 3) is not None
+    assert table8.gray_codes(rgb_u8, 3) is None
+    assert table8.gray_codes(gray_u8.astype(np.uint16), 1) is None
     np.testing.assert_array_equal(colorize(as_rgb, model), colorize(gray_u8, model))
 
 
 def test_the_table_stays_within_its_budget_even_for_extreme_chroma():
     extreme = np.stack([np.full((4, 4), -128.0), np.full((4, 4), 127.0)]).astype(np.float32)
     extreme[:, 0, 0] = [127.0, -128.0]
-    renderer = gray8.GrayRenderer(extreme, 1.0, 8, 8, 3, 8)
-    assert len(renderer.table) <= gray8.TABLE_CELLS
+    renderer = table8.TableRenderer(extreme, 1.0, 8, 8, 3, 8)
+    assert len(renderer.table) <= table8.TABLE_CELLS
     ramp = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
     usual = np.stack([-20 + 60 * ramp, -10 + 70 * ramp[::-1]])  # a* in [-20, 40], b* in [-10, 60]
-    assert gray8.GrayRenderer(usual, 1.0, 8, 8, 3, 8).step <= 2.0
+    assert table8.TableRenderer(usual, 1.0, 8, 8, 3, 8).step <= 2.0
 
 
 def test_alpha_is_copied_on_the_gray_path(gray_u8, model):
@@ -108,9 +108,9 @@ def test_alpha_is_copied_on_the_gray_path(gray_u8, model):
 
 def test_colour_codes_hold_the_exact_lightness_to_within_half_a_step():
     rgb = np.random.default_rng(7).integers(0, 256, (64, 64, 4)).astype(np.uint8)  # alpha ignored
-    codes = gray8.colour_codes(rgb)
+    codes = table8.colour_codes(rgb)
     exact = color.luminance_to_lightness(color.srgb_to_linear(rgb[..., :3] / np.float32(255)) @ color.LUMA)
     step = 100 / 255
-    assert np.abs(gray8.LIGHTNESS_OF_CODE[codes] - exact).max() <= step / 2 + 0.01
+    assert np.abs(table8.LIGHTNESS_OF_CODE[codes] - exact).max() <= step / 2 + 0.01
     gray = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)  # the extremes map to 0 and 255
-    assert gray8.colour_codes(gray)[0, 0] == 0 and gray8.colour_codes(gray)[0, -1] == 255
+    assert table8.colour_codes(gray)[0, 0] == 0 and table8.colour_codes(gray)[0, -1] == 255

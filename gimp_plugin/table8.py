@@ -100,7 +100,8 @@ def _table_step(ranges: np.ndarray) -> float:
     return float(ranges.max() / 60)  # only a model that predicts far outside Lab's range gets here
 
 
-def _tabulate(origin, step: float, counts, lightness_of_code, a_cells: range, table: np.ndarray) -> None:
+def _tabulate(origin: np.ndarray, step: float, counts: np.ndarray, lightness_of_code: np.ndarray, a_cells: range,
+              table: np.ndarray) -> None:  # fmt: skip
     """Fill the 8-bit RGB(A) ``table`` [Na, Nb, 256, channels] for a* cells ``a_cells``; alpha, if any, stays 0."""
     a = (origin[0] + step * np.arange(a_cells.start, a_cells.stop)).astype(np.float32)
     b = (origin[1] + step * np.arange(counts[1])).astype(np.float32)
@@ -109,7 +110,7 @@ def _tabulate(origin, step: float, counts, lightness_of_code, a_cells: range, ta
         table[a_cells.start : a_cells.stop, ..., channel] = color.linear_to_u8(plane)
 
 
-class GrayRenderer:
+class TableRenderer:
     """Colours 8-bit codes with the network's chroma ab [2, h, w], upsampled to ``height`` x ``width``.
 
     The codes are gray levels (L* of code v: ``LIGHTNESS_OF_U8``, the default) or ``lightness_codes`` of a colour
