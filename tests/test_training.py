@@ -143,15 +143,15 @@ def test_checkpoints_hold_plain_tensors_only(tmp_path):
     assert (tmp_path / "run" / "val_split.txt").is_file() and (tmp_path / "run" / "loss_curves.png").is_file()
 
 
-def test_two_process_torchrun_with_gloo(tmp_path):
-    argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "4", "--device", "cpu")
+def test_two_process_torchrun_with_gloo_and_a_shared_time_limit(tmp_path):
+    argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "100000", "--time-limit", "5", "--device", "cpu")
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
                "-m", "training.train", *argv]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     state = load(tmp_path / "run" / "last.pt")
-    assert state["step"] == 4
+    assert state["step"] == state["config"]["max_steps"] > CALIBRATION_SKIP + CALIBRATION_STEPS  # both ranks agreed
     from training.models import build_generator
 
     build_generator("baseline").load_state_dict(state["ema"])

@@ -355,6 +355,14 @@ class Trainer:
         if self.is_main:
             log.info("time limit: %.2f steps/s measured, planning %d steps in all", steps_per_s, self.total_steps)
 
+    def _over_time(self, started: float, time_limit: float) -> bool:
+        over = time.perf_counter() - started > SAFETY_STOP * time_limit
+        if self.world > 1:  # all ranks stop at the same step, or DDP waits forever for the one that went on
+            flag = torch.tensor([float(over)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            over = bool(flag.item())
+        return over
+
     def run(self) -> None:
         config = self.config
         weights = data.folder_weights(self.train_photos, config.folder_power)
@@ -399,7 +407,7 @@ class Trainer:
                         if progress:
                             progress.total = self.total_steps
                             progress.refresh()
-                    elif time.perf_counter() - started > SAFETY_STOP * time_limit:
+                    elif self._over_time(started, time_limit):
                         log.warning("time limit: over %.0f s at step %d; stopping here", time_limit, self.step)
                         last_step = self.step
                 if self.is_main and self.step % config.log_every == 0:
