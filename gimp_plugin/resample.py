@@ -1,7 +1,8 @@
 """Separable resampling in numpy: exact area (box) reduction and half-pixel bilinear interpolation.
 
-Area reduction uses cumulative sums, so it costs one pass over the image whatever the scale and never drops a
-pixel: every source pixel contributes to the output in proportion to the area it covers.
+Area reduction sums whole samples between the cell edges and adds the edge samples' shares, so it costs one pass
+over the image whatever the scale and never drops a pixel: every source pixel contributes to the output in
+proportion to the area it covers.
 """
 
 from __future__ import annotations
@@ -10,17 +11,25 @@ import numpy as np
 
 
 def area_along_last_axis(values: np.ndarray, size: int) -> np.ndarray:
-    """Box-filter the last axis of ``values`` to ``size`` samples."""
+    """Box-filter the last axis of ``values`` to ``size`` samples (or stretch it, each sample spread evenly)."""
     length = values.shape[-1]
+    values = values.astype(np.float32, copy=False)
     if size == length:
-        return values.astype(np.float32, copy=False)
-    cumulative = np.zeros(values.shape[:-1] + (length + 1,), dtype=np.float64)
-    np.cumsum(values, axis=-1, dtype=np.float64, out=cumulative[..., 1:])
+        return values
+    # Each output sample sums the input over [edge j, edge j+1): whole samples from the one holding edge j up to the
+    # one holding edge j+1 (one reduceat), plus that last one's share, minus the first one's share before edge j.
     edges = np.arange(size + 1, dtype=np.float64) * (length / size)
-    index = np.minimum(np.floor(edges).astype(np.intp), length - 1)
-    fraction = edges - index
-    integral = cumulative[..., index] + fraction * (cumulative[..., index + 1] - cumulative[..., index])
-    return (np.diff(integral, axis=-1) * (size / length)).astype(np.float32)
+    whole = np.minimum(np.floor(edges).astype(np.intp), length - 1)
+    share = np.take(values, whole, axis=-1) * (edges - whole).astype(np.float32)
+    sums = np.add.reduceat(values, whole[:-1], axis=-1)
+    within_one = whole[:-1] == whole[1:]  # stretching: both edges in one sample, whose shares make the whole sum
+    within_one[-1] = False
+    sums[..., within_one] = 0
+    sums += share[..., 1:]
+    sums[..., -1] -= share[..., -1]  # the last reduceat segment already runs to the end
+    sums -= share[..., :-1]
+    sums *= np.float32(size / length)
+    return sums
 
 
 def area_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -33,3 +33,14 @@ def test_bilinear_upsampling_is_exact_on_linear_ramps_and_keeps_shape():
     inner = big[:, :, 2:-2]
     assert np.allclose(np.diff(inner, axis=2), 0.25, atol=1e-5)
     assert np.allclose(bilinear_resize(np.ones((2, 1, 1), np.float32), 5, 7), 1)
+
+
+def test_area_resize_fractional_cells_match_the_integral_of_the_pixels():
+    image = np.array([[1, 2, 3, 4, 5]], np.float32)  # 5 pixels into 2 cells of 2.5 pixels each
+    np.testing.assert_allclose(area_resize(image, 1, 2), [[(1 + 2 + 1.5) / 2.5, (1.5 + 4 + 5) / 2.5]], rtol=1e-6)
+
+
+def test_area_resize_stretches_each_sample_evenly():
+    image = np.array([[1, 3]], np.float32)  # stretched 2 -> 5: the middle output straddles both pixels
+    np.testing.assert_allclose(area_resize(image, 1, 5), [[1, 1, 2, 3, 3]], rtol=1e-6)
+    np.testing.assert_allclose(area_resize(np.array([[7]], np.float32), 3, 4), 7, rtol=1e-6)
