@@ -114,3 +114,11 @@ def test_colour_codes_hold_the_exact_lightness_to_within_half_a_step():
     assert np.abs(table8.LIGHTNESS_OF_CODE[codes] - exact).max() <= step / 2 + 0.01
     gray = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)  # the extremes map to 0 and 255
     assert table8.colour_codes(gray)[0, 0] == 0 and table8.colour_codes(gray)[0, -1] == 255
+
+
+@pytest.mark.parametrize("width", [1, 6, 7])
+def test_lookups_two_pixels_at_a_time_equal_plain_indexing(width):
+    codes = np.random.default_rng(8).integers(0, 256, (40, width * 3)).astype(np.uint8)
+    for values in (table8.LIGHTNESS_OF_U8, table8.LIGHTNESS_OF_CODE):
+        for view in (codes[:, :width], codes[:, ::3]):  # contiguous rows, and a strided plane (as of R = G = B)
+            np.testing.assert_array_equal(table8.lookup(values, view), values[view])
