@@ -30,8 +30,9 @@ log = logging.getLogger("colorize.train")
 
 # --time-limit: the speed is measured over CALIBRATION_STEPS steps after CALIBRATION_SKIP warm-up steps (cuDNN's
 # algorithm search, worker start), and the run is planned to use TIME_LIMIT_SHARE of the time left (validation,
-# sample grids and checkpoints take the rest); past SAFETY_STOP times the limit it checkpoints and stops.
-CALIBRATION_SKIP, CALIBRATION_STEPS, TIME_LIMIT_SHARE, SAFETY_STOP = 10, 30, 0.95, 1.1
+# sample grids and checkpoints take the rest). The plan is redone, from the speed so far, each time a quarter
+# (1 / REPLANS) of the steps left has passed, as speed drifts; past SAFETY_STOP times the limit it stops.
+CALIBRATION_SKIP, CALIBRATION_STEPS, TIME_LIMIT_SHARE, SAFETY_STOP, REPLANS = 10, 30, 0.95, 1.1, 4
 
 
 @dataclass
@@ -340,15 +341,15 @@ class Trainer:
                 self.history.setdefault(name, []).append((self.step, value))
 
     # --- the loop -----------------------------------------------------------------------------------------------
-    def fit_to_time_limit(self, steps_per_s: float, elapsed: float) -> None:
-        """Set the run's length (and so its LR schedule) to end ``time_limit`` seconds after it began, at the speed
-        measured; the fitted length is stored in the config, so a resumed run keeps it."""
+    def fit_to_time_limit(self, steps_per_s: float, seconds_left: float) -> None:
+        """Set the run's length (and so its LR schedule) to end within ``seconds_left`` at the speed measured; the
+        fitted length is stored in the config, so a resumed run keeps it."""
         if self.world > 1:  # every rank must plan the same number of steps: rank 0's measurement decides
-            planned = torch.tensor([steps_per_s, elapsed], device=self.device)
+            planned = torch.tensor([steps_per_s, seconds_left], device=self.device)
             dist.broadcast(planned, 0)
-            steps_per_s, elapsed = planned.tolist()
+            steps_per_s, seconds_left = planned.tolist()
         later_phases = self.config.critic_steps + self.config.gan_steps if self.config.gan else 0
-        affordable = int((self.config.time_limit - elapsed) * steps_per_s * TIME_LIMIT_SHARE)
+        affordable = int(seconds_left * steps_per_s * TIME_LIMIT_SHARE)
         self.total_steps = self.step + max(1 + later_phases, affordable)
         self.pretrain_steps = self.total_steps - later_phases
         self.config.max_steps, self.config.epochs, self.config.time_limit = self.total_steps, None, None
@@ -385,7 +386,7 @@ class Trainer:
             progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.config}")
         window_start, window_images, running = time.perf_counter(), 0, {}
         time_limit, started, first_step = config.time_limit, time.perf_counter(), self.step
-        calibration_start = None
+        calibration, next_plan = None, first_step + CALIBRATION_SKIP + CALIBRATION_STEPS  # (step, time) of its start
         last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
         while self.step < last_step:
             epoch, position = divmod(self.step, batches_per_epoch)
@@ -399,15 +400,17 @@ class Trainer:
                     progress.update(1)
                 if time_limit is not None:
                     if self.step == first_step + CALIBRATION_SKIP:
-                        calibration_start = time.perf_counter()
-                    elif self.step == first_step + CALIBRATION_SKIP + CALIBRATION_STEPS and config.time_limit:
+                        calibration = (self.step, time.perf_counter())
+                    elif self.step == next_plan and self.step < last_step:
                         now = time.perf_counter()
-                        self.fit_to_time_limit(CALIBRATION_STEPS / (now - calibration_start), now - started)
+                        steps_per_s = (self.step - calibration[0]) / (now - calibration[1])
+                        self.fit_to_time_limit(steps_per_s, time_limit - (now - started))
                         last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
+                        next_plan = self.step + max(CALIBRATION_STEPS, (last_step - self.step) // REPLANS)
                         if progress:
                             progress.total = self.total_steps
                             progress.refresh()
-                    elif self._over_time(started, time_limit):
+                    if self._over_time(started, time_limit):
                         log.warning("time limit: over %.0f s at step %d; stopping here", time_limit, self.step)
                         last_step = self.step
                 if self.is_main and self.step % config.log_every == 0:
