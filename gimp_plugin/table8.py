@@ -34,8 +34,6 @@ LIGHTNESS_OF_CODE = np.arange(256, dtype=np.float32) * np.float32(100 / 255)  # 
 _Y_SCALE = 65535
 # Y of each 8-bit channel value in 1/65535 units, so that a pixel's Y is three lookups and two integer additions.
 _Y_OF_CHANNEL = [np.round(weight * color.LINEAR_OF_U8 * _Y_SCALE).astype(np.uint32) for weight in color.LUMA]
-
-
 _LOOKUP_ROWS = 16  # rows per table lookup: its index array then stays in the core's cache
 
 
@@ -43,6 +41,9 @@ def _pair_table(values: np.ndarray) -> np.ndarray:
     """``values`` of every two adjacent 8-bit codes, read as one 16-bit index (in memory order): [65536] of 8 bytes."""
     first, second = np.arange(65536, dtype=np.uint16).view(np.uint8).reshape(-1, 2).T
     return np.stack([values[first], values[second]], axis=1).astype(np.float32).view(np.uint64).ravel()
+
+
+_PAIR_TABLES = {id(values): _pair_table(values) for values in (LIGHTNESS_OF_U8, LIGHTNESS_OF_CODE)}
 
 
 def lookup(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -66,7 +67,6 @@ def lightness_codes(lightness: np.ndarray) -> np.ndarray:
     return np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
 
 
-_PAIR_TABLES = {id(values): _pair_table(values) for values in (LIGHTNESS_OF_U8, LIGHTNESS_OF_CODE)}
 _CODE_OF_Y = lightness_codes(color.luminance_to_lightness(np.minimum(np.arange(_Y_SCALE + 3) / _Y_SCALE, 1.0)))
 
 
