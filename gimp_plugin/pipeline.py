@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -136,27 +136,22 @@ def _write_strip(job: _Job, start: int, stop: int) -> None:
         for channel, plane in enumerate(planes):
             strip[..., channel] = _encode(plane, dtype)
     else:
-        weight = job.selection[start:stop]
-        source = _planes(job.pixels[start:stop], job.layout)
-        for channel, plane in enumerate(planes):
-            original = _as_unit_float(source[min(channel, len(source) - 1)])
-            srgb = color.linear_to_srgb(plane)
-            strip[..., channel] = _quantize(original + weight * (srgb - original), dtype)
+        srgb = (color.linear_to_srgb(plane) for plane in planes)
+        _blend_selection(strip, job.pixels[start:stop], job.layout, job.selection[start:stop], srgb, dtype)
     if job.layout.has_alpha:
         strip[..., 3] = job.pixels[start:stop, :, -1]
 
 
-def _blend_u8(strip: np.ndarray, source: np.ndarray, layout: PixelLayout, weight: np.ndarray) -> None:
-    """Blend the colorized 8-bit ``strip`` with the input ``source`` through the selection ``weight`` (0 keeps the
-    input exactly), in sRGB values as the general path does."""
+def _blend_selection(
+    strip: np.ndarray, source: np.ndarray, layout: PixelLayout, weight: np.ndarray, srgb: Iterable[np.ndarray],
+    dtype: np.dtype,
+) -> None:  # fmt: skip
+    """Write the colorized ``srgb`` planes (in [0, 1], one per channel, each read before its channel is written)
+    into ``strip``, blended with the input ``source`` through the selection ``weight``: 0 keeps the input exactly."""
     planes = _planes(source, layout)
-    for channel in range(3):
-        original = planes[min(channel, len(planes) - 1)].astype(np.float32)
-        blended = strip[..., channel] - original
-        blended *= weight
-        blended += original
-        blended += np.float32(0.5)
-        strip[..., channel] = blended.astype(np.uint8)
+    for channel, colorized in enumerate(srgb):
+        original = _as_unit_float(planes[min(channel, len(planes) - 1)])
+        strip[..., channel] = _quantize(original + weight * (colorized - original), dtype)
 
 
 def render_shape(height: int, width: int, render_size: int) -> tuple[int, int]:
@@ -298,8 +293,10 @@ def colorize(
 
         def write(start: int, stop: int) -> None:
             renderer.render(codes[start:stop], start, output[start:stop])
-            if weight is not None:
-                _blend_u8(output[start:stop], pixels[start:stop], layout, weight[start:stop])
+            if weight is not None:  # the table's colours, read back as sRGB, blended with the input
+                strip = output[start:stop]
+                srgb = (strip[..., channel] / np.float32(255) for channel in range(3))
+                _blend_selection(strip, pixels[start:stop], layout, weight[start:stop], srgb, np.dtype(np.uint8))
             if layout.has_alpha:
                 output[start:stop, :, 3] = pixels[start:stop, :, -1]
     else:
