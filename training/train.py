@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,6 +33,20 @@ log = logging.getLogger("colorize.train")
 # sample grids and checkpoints take the rest). The plan is redone, from the speed so far, each time a quarter
 # (1 / REPLANS) of the steps left has passed, as speed drifts; past SAFETY_STOP times the limit it stops.
 CALIBRATION_SKIP, CALIBRATION_STEPS, TIME_LIMIT_SHARE, SAFETY_STOP, REPLANS = 10, 30, 0.95, 1.1, 4
+
+
+@dataclass
+class _TimeBudget:
+    """--time-limit's bookkeeping within one process."""
+
+    limit: float  # seconds from ``started``
+    first_step: int
+    started: float = field(default_factory=time.perf_counter)
+    calibration: tuple[int, float] | None = None  # (step, time) where the speed measurement starts
+    next_plan: int = 0
+
+    def __post_init__(self) -> None:
+        self.next_plan = self.first_step + CALIBRATION_SKIP + CALIBRATION_STEPS
 
 
 def setup_distributed(config: Config) -> tuple[int, int, torch.device]:
@@ -288,8 +302,29 @@ class Trainer:
         if self.is_main:
             log.info("time limit: %.2f steps/s measured, planning %d steps in all", steps_per_s, self.total_steps)
 
-    def _over_time(self, started: float, time_limit: float) -> bool:
-        over = time.perf_counter() - started > SAFETY_STOP * time_limit
+    def _last_step(self) -> int:
+        return min(self.total_steps, self.config.stop_at_step or self.total_steps)
+
+    def _follow_time_limit(self, budget: _TimeBudget, last_step: int, progress) -> int:
+        """After a step: measure, plan again or stop as --time-limit says. Returns the (new) last step."""
+        if self.step == budget.first_step + CALIBRATION_SKIP:
+            budget.calibration = (self.step, time.perf_counter())
+        elif self.step == budget.next_plan and self.step < last_step:
+            now = time.perf_counter()
+            steps_per_s = (self.step - budget.calibration[0]) / (now - budget.calibration[1])
+            self.fit_to_time_limit(steps_per_s, budget.limit - (now - budget.started))
+            last_step = self._last_step()
+            budget.next_plan = self.step + max(CALIBRATION_STEPS, (last_step - self.step) // REPLANS)
+            if progress:
+                progress.total = self.total_steps
+                progress.refresh()
+        if self._over_time(budget):
+            log.warning("time limit: over %.0f s at step %d; stopping here", budget.limit, self.step)
+            last_step = self.step
+        return last_step
+
+    def _over_time(self, budget: _TimeBudget) -> bool:
+        over = time.perf_counter() - budget.started > SAFETY_STOP * budget.limit
         if self.world > 1:  # all ranks stop at the same step, or DDP waits forever for the one that went on
             flag = torch.tensor([float(over)], device=self.device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
@@ -317,9 +352,8 @@ class Trainer:
 
             progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.config}")
         window_start, window_images, running = time.perf_counter(), 0, {}
-        time_limit, started, first_step = config.time_limit, time.perf_counter(), self.step
-        calibration, next_plan = None, first_step + CALIBRATION_SKIP + CALIBRATION_STEPS  # (step, time) of its start
-        last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
+        budget = _TimeBudget(config.time_limit, self.step) if config.time_limit is not None else None
+        last_step = self._last_step()
         while self.step < last_step:
             epoch, position = divmod(self.step, batches_per_epoch)
             sampler.set_epoch(epoch, position * config.batch_size)
@@ -330,21 +364,8 @@ class Trainer:
                     running.setdefault(name, []).append(value)
                 if progress:
                     progress.update(1)
-                if time_limit is not None:
-                    if self.step == first_step + CALIBRATION_SKIP:
-                        calibration = (self.step, time.perf_counter())
-                    elif self.step == next_plan and self.step < last_step:
-                        now = time.perf_counter()
-                        steps_per_s = (self.step - calibration[0]) / (now - calibration[1])
-                        self.fit_to_time_limit(steps_per_s, time_limit - (now - started))
-                        last_step = min(self.total_steps, self.config.stop_at_step or self.total_steps)
-                        next_plan = self.step + max(CALIBRATION_STEPS, (last_step - self.step) // REPLANS)
-                        if progress:
-                            progress.total = self.total_steps
-                            progress.refresh()
-                    if self._over_time(started, time_limit):
-                        log.warning("time limit: over %.0f s at step %d; stopping here", time_limit, self.step)
-                        last_step = self.step
+                if budget is not None:
+                    last_step = self._follow_time_limit(budget, last_step, progress)
                 if self.is_main and self.step % config.log_every == 0:
                     rate = window_images / (time.perf_counter() - window_start)
                     means = {name: sum(v) / len(v) for name, v in running.items()}
