@@ -98,6 +98,18 @@ def test_export_matches_pytorch_and_follows_the_contract(exported):
     assert "BatchNormalization" not in names, "batch norm is folded into the convolutions"
 
 
+def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):
+    from training import export
+
+    output = tmp_path / "gained.onnx"
+    assert export.main([str(exported.parent / "run"), "-o", str(output), "--chroma-gain", "1.5"]) == 0
+    plain, gained = ColorizationModel(exported), ColorizationModel(output)
+    lightness = np.random.default_rng(3).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
+    expected = plain.predict(lightness) * 1.5
+    assert np.abs(gained.predict(lightness) - expected).max() < 1e-3 * max(1.0, np.abs(expected).max())
+    assert gained.info.trained_on.endswith("; chroma gain 1.5")
+
+
 def test_a_failed_parity_check_deletes_the_file(exported, tmp_path, monkeypatch):
     from training import export
 

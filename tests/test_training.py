@@ -242,5 +242,8 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
     trainer = Trainer(config, tmp_path / "second", 0, 1, torch.device("cpu"))
     for key, value in trainer.generator.state_dict().items():
         torch.testing.assert_close(value, source[key], msg=key)
+    held_out = (tmp_path / "first" / "val_split.txt").read_text()
+    assert (tmp_path / "second" / "val_split.txt").read_text() == held_out, "a fine-tune keeps its source's split"
+    assert {photo.key for photo in trainer.val_photos} == set(held_out.split())
     with pytest.raises(SystemExit, match="holds a baseline model"):
         Trainer(Config(**{**config.__dict__, "config": "intermediate"}), tmp_path / "third", 0, 1, torch.device("cpu"))

@@ -133,7 +133,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
         truth = load_rgb(path, args.max_side)
         gray = to_gray(truth)
-        result = colorize(gray, model, render_size=args.render_size)
+        result = colorize(gray, model, render_size=args.render_size, saturation=args.saturation)
         row = {"group": group, "count": 1, **{f"truth_{k}": v for k, v in {"cf": colorfulness(truth)}.items()}}
         row.update({f"model_{k}": v for k, v in measure(result, truth).items()})
         row.update({f"gray_{k}": v for k, v in measure(gray_baseline(gray), truth).items()})
@@ -142,7 +142,13 @@ def evaluate(args: argparse.Namespace) -> dict:
             hinted = (
                 result
                 if count == 0
-                else colorize(gray, model, render_size=args.render_size, hints=random_hints(truth, count, seed=index))
+                else colorize(
+                    gray,
+                    model,
+                    render_size=args.render_size,
+                    saturation=args.saturation,
+                    hints=random_hints(truth, count, seed=index),
+                )
             )
             sweep[count].append(psnr(hinted, truth))
         if len(sheet) < args.sheet_rows and index % max(1, len(files) // args.sheet_rows) == 0:
@@ -153,6 +159,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     report = {
         "model": str(model.path),
         "render_size": args.render_size or model.info.default_render_size,
+        "saturation": args.saturation,
         "overall": {**summarise(rows), "count": len(rows)},
         "groups": {name: {**summarise(items), "count": len(items)} for name, items in groups.items()},
         "hint_sweep_psnr": {str(k): float(np.mean(v)) for k, v in sorted(sweep.items())},
@@ -178,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, help="folder for metrics.md, metrics.json and contact_sheet.png")
     parser.add_argument("--hints", type=int, nargs="*", default=[], help="hint counts to sweep, e.g. 0 1 2 5 10 20 50")
     parser.add_argument("--render-size", type=int, help="render size (default: the model's)")
+    parser.add_argument("--saturation", type=float, default=1.0, help="the runtime's saturation factor")
     parser.add_argument("--max-side", type=int, help="shrink photos so the short side is at most this")
     parser.add_argument("--limit", type=int, help="evaluate at most this many photos")
     parser.add_argument("--threads", type=int)

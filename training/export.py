@@ -62,10 +62,23 @@ def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Mo
     return generator.eval(), {**config, "step": state["step"]}
 
 
+def scale_chroma(generator: nn.Module, gain: float) -> nn.Module:
+    """Multiply the predicted ab by ``gain``, in place, through the output convolution's weights (everything after
+    it is linear). L1-trained networks pull uncertain colours towards gray; a gain a little above 1 calibrates that
+    for the whole photo, as the runtime's saturation factor would, but as the model's own default."""
+    with torch.no_grad():
+        generator.head.weight.mul_(gain)
+        if generator.head.bias is not None:
+            generator.head.bias.mul_(gain)
+    return generator
+
+
 def model_info(
-    config: dict, generator: nn.Module, render_size: int | None, trained_on: str | None
+    config: dict, generator: nn.Module, render_size: int | None, trained_on: str | None, chroma_gain: float = 1.0
 ) -> contract.ModelInfo:
     photos = trained_on or f"{', '.join(Path(p).name for p in config['data'])}; {config['step']} steps"
+    if chroma_gain != 1.0:
+        photos += f"; chroma gain {chroma_gain:g}"
     return contract.ModelInfo(
         arch=ARCH_IDS[config["config"]],
         native_size=int(config["image_size"]),
@@ -156,11 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parity-photos", type=Path, help="folder of photos to include in the parity check")
     parser.add_argument("--fp16", action="store_true", help="also write a half-precision copy (*.fp16.onnx)")
     parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
+    parser.add_argument("--chroma-gain", type=float, default=1.0, help="scale the predicted ab (1.0: as trained)")
     args = parser.parse_args(argv)
+    if not args.chroma_gain > 0:
+        parser.error("--chroma-gain must be above 0")
 
     reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
+    scale_chroma(reference, args.chroma_gain)
     exported = fold_batch_norms(copy.deepcopy(reference))
-    info = model_info(config, exported, args.render_size, args.trained_on)
+    info = model_info(config, exported, args.render_size, args.trained_on, args.chroma_gain)
     export_onnx(exported, info, args.output)
     results = check_parity(reference, args.output, info.size_multiple, _real_lightness(args.parity_photos))
     worst = max(delta for _, delta in results)
