@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -137,6 +138,22 @@ def choose_validation(photos: list[Photo], count: int) -> list[str]:
         share = max(1, round(count * len(keys) / len(photos))) if count else 0
         chosen += sorted(keys, key=_hash)[: min(share, len(keys) - 1)]
     return sorted(chosen)
+
+
+def split_file(out: Path, given: str | None, inherited: list[Path], write: bool = True) -> Path:
+    """The validation split file: ``given``; else the run folder's, which a fine-tune first fills with the first of
+    its source run's split files (``inherited``) that exists, so that it never trains on the photos those held out."""
+    if given:
+        return Path(given)
+    own = out / "val_split.txt"
+    if inherited and not own.exists():
+        found = next((path for path in inherited if path.is_file()), None)
+        if found is None:
+            log.warning("the source run's validation split was not found; choosing a new one")
+        elif write:
+            own.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(found, own)
+    return own
 
 
 def split(photos: list[Photo], split_file: Path, count: int) -> tuple[list[Photo], list[Photo]]:

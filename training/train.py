@@ -10,7 +10,6 @@ import csv
 import json
 import logging
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,25 +73,6 @@ def open_tensorboard(out: Path):
     return SummaryWriter(str(out / "tensorboard"))
 
 
-def _split_file(config: Config, out: Path, source: dict | None, is_main: bool) -> Path:
-    """The validation split: ``--val-split``; else, for a fine-tune, the photos its source run held out (copied into
-    the run folder), so that it never trains on them; else one chosen and written in the run folder."""
-    if config.val_split:
-        return Path(config.val_split)
-    own = out / "val_split.txt"
-    if source is not None and not own.exists():
-        candidates = [checkpoint.find(Path(config.init_from)).parent / "val_split.txt"]
-        if source["config"].get("val_split"):
-            candidates.insert(0, Path(source["config"]["val_split"]))
-        found = next((path for path in candidates if path.is_file()), None)
-        if found is None:
-            log.warning("--init-from: the source run's validation split was not found; choosing a new one")
-        elif is_main:
-            own.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(found, own)
-    return own
-
-
 class Trainer:
     def __init__(self, config: Config, out: Path, rank: int, world: int, device: torch.device):
         self.config, self.out, self.rank, self.world, self.device = config, out, rank, world, device
@@ -101,8 +81,12 @@ class Trainer:
         report = data.scan(
             [Path(p) for p in config.data], config.cache_side, workers=os.cpu_count() or 2, progress=self.is_main
         )
-        source = checkpoint.load(checkpoint.find(Path(config.init_from))) if config.init_from else None
-        split_file = _split_file(config, out, source, self.is_main)
+        source_file = checkpoint.find(Path(config.init_from)) if config.init_from else None
+        source = checkpoint.load(source_file) if source_file else None
+        inherited = [] if source is None else [source_file.parent / "val_split.txt"]
+        if source is not None and source["config"].get("val_split"):
+            inherited.insert(0, Path(source["config"]["val_split"]))
+        split_file = data.split_file(out, config.val_split, inherited, write=self.is_main)
         if self.is_main:
             log.info("%s", report.summary())
         if world > 1:
