@@ -140,7 +140,7 @@ def choose_validation(photos: list[Photo], count: int) -> list[str]:
     return sorted(chosen)
 
 
-def split_file(out: Path, given: str | None, inherited: list[Path], write: bool = True) -> Path:
+def validation_split_file(out: Path, given: str | None, inherited: list[Path], write: bool = True) -> Path:
     """The validation split file: ``given``; else the run folder's, which a fine-tune first fills with the first of
     its source run's split files (``inherited``) that exists, so that it never trains on the photos those held out."""
     if given:

@@ -83,10 +83,11 @@ class Trainer:
         )
         source_file = checkpoint.find(Path(config.init_from)) if config.init_from else None
         source = checkpoint.load(source_file) if source_file else None
-        inherited = [] if source is None else [source_file.parent / "val_split.txt"]
-        if source is not None and source["config"].get("val_split"):
-            inherited.insert(0, Path(source["config"]["val_split"]))
-        split_file = data.split_file(out, config.val_split, inherited, write=self.is_main)
+        inherited = []  # a fine-tune's source split: the one its config names, else its run folder's
+        if source is not None:
+            named = source["config"].get("val_split")
+            inherited = ([Path(named)] if named else []) + [source_file.parent / "val_split.txt"]
+        split_file = data.validation_split_file(out, config.val_split, inherited, write=self.is_main)
         if self.is_main:
             log.info("%s", report.summary())
         if world > 1:
