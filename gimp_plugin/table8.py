@@ -129,7 +129,7 @@ def _table_step(ranges: np.ndarray) -> float:
 
 def _tabulate(origin: np.ndarray, step: float, counts: np.ndarray, lightness_of_code: np.ndarray, a_cells: range,
               table: np.ndarray) -> None:  # fmt: skip
-    """Fill the 8-bit RGB(A) ``table`` [Na, Nb, 256, channels] for a* cells ``a_cells``; alpha, if any, stays 0."""
+    """Fill the 8-bit RGB ``table`` [Na, Nb, 256, 4] for a* cells ``a_cells``; the fourth byte stays 0."""
     a = (origin[0] + step * np.arange(a_cells.start, a_cells.stop)).astype(np.float32)
     b = (origin[1] + step * np.arange(counts[1])).astype(np.float32)
     planes = color.lab_to_linear_in_gamut(lightness_of_code[None, None, :], a[:, None, None], b[None, :, None])
@@ -161,7 +161,7 @@ class TableRenderer:
         tiles = (strip_rows // self.block // 4 + 2, -(-block_columns // 4))
         self.dither = [np.tile(pattern, tiles)[:, :block_columns] for pattern in (_BAYER, _BAYER.T)]
         # The table and the widened chroma are independent: build them side by side, in chunks.
-        table = np.zeros((*self.counts, 256, channels), np.uint8)
+        table = np.zeros((*self.counts, 256, 4), np.uint8)  # RGB plus a zero byte: one 32-bit word per cell
         half = -(-int(self.counts[0]) // 2)
         tasks = [partial(_tabulate, origin, self.step, self.counts, lightness_of_code, cells, table)
                  for cells in (range(0, half), range(half, int(self.counts[0])))]  # fmt: skip
@@ -170,7 +170,8 @@ class TableRenderer:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             for future in [pool.submit(task) for task in tasks]:
                 future.result()
-        self.table = table.reshape(-1, channels)
+        self.table = table.reshape(-1, 4)
+        self.words = self.table.view(np.uint32)[:, 0]
 
     def _widen(self, units: np.ndarray, channel: int, top: int, stop: int) -> None:
         """Render rows ``top:stop`` of one chroma plane, resized to full width, and their rise to the next row."""
@@ -180,23 +181,38 @@ class TableRenderer:
         np.subtract(wide[following], wide[: stop - top], out=self.rise[channel, top:stop])
 
     def render(self, codes: np.ndarray, start: int, out: np.ndarray) -> None:
-        """Colour ``codes`` (rows ``start:start + len(codes)`` of the image) into ``out`` [rows, W, channels]."""
+        """Colour ``codes`` (rows ``start:start + len(codes)`` of the image) into ``out`` [rows, W, 3 or 4]; a fourth
+        channel is left 0 (the caller fills alpha)."""
+        index = self._index(codes, start)
+        if out.shape[-1] == 4 and out.strides[1:] == (4, 1):
+            np.take(self.words, index, out=out.view(np.uint32)[..., 0], mode="clip")
+        elif out.strides[1:] == (3, 1) and out.strides[0] == 3 * self.width:
+            _write_packed(self.words, index, out)
+        else:
+            np.take(self.table[:, : out.shape[-1]], index, axis=0, out=out, mode="clip")
+
+    def _index(self, codes: np.ndarray, start: int) -> np.ndarray:
+        """Table cells of image rows ``start:start + len(codes)``: chroma cell * 256 + code, as int32 [rows, W]."""
         block, rows = self.block, codes.shape[0]
         first, stop = start // block, -(-(start + rows) // block)  # the blocks' rows this strip touches
         cells = self._cells(first, stop) * 256  # (a multiply: numpy vectorises it, unlike the shift)
         if block == 1:
-            index = cells
-            index += codes
-        elif start % block == 0 and rows % block == 0 and self.width % block == 0:  # the usual strip: one pass
+            cells += codes
+            return cells
+        if start % block == 0 and rows % block == 0 and self.width % block == 0:  # the usual strip: one pass
+            # Widened along rows first (np.repeat is a fast copy), so that the add runs over whole rows and not over
+            # pairs of pixels, numpy's slowest inner loop.
             index = np.empty((rows, self.width), np.int32)
-            blocks = (rows // block, block, self.width // block, block)
-            np.add(cells[:, None, :, None], codes.reshape(blocks), out=index.reshape(blocks))
-        else:  # a strip or an image of odd size: spread the blocks over whole pixels, then trim
-            spread = np.empty(((stop - first) * block, cells.shape[1] * block), np.int32)
-            spread.reshape(stop - first, block, cells.shape[1], block)[:] = cells[:, None, :, None]
-            index = spread[start - first * block :][:rows, : self.width]
-            index += codes
-        np.take(self.table, index, axis=0, out=out, mode="clip")
+            wide_cells = np.repeat(cells, block, axis=1)
+            np.add(wide_cells[:, None, :], codes.reshape(rows // block, block, self.width),
+                   out=index.reshape(rows // block, block, self.width))  # fmt: skip
+            return index
+        # A strip or an image of odd size: spread the blocks over whole pixels, then trim
+        spread = np.empty(((stop - first) * block, cells.shape[1] * block), np.int32)
+        spread.reshape(stop - first, block, cells.shape[1], block)[:] = cells[:, None, :, None]
+        index = spread[start - first * block :][:rows, : self.width]
+        index += codes
+        return index
 
     def _cells(self, first: int, stop: int) -> np.ndarray:
         """Table rows (a* cell * Nb + b* cell) of block rows ``first:stop``, interpolated and dithered."""
@@ -214,3 +230,21 @@ class TableRenderer:
                 index *= self.counts[1]
                 index += cells
         return index
+
+
+def _write_packed(words: np.ndarray, index: np.ndarray, out: np.ndarray) -> None:
+    """``out`` [rows, W, 3] (rows contiguous) = the RGB bytes of ``words[index]``.
+
+    numpy gathers 4-byte items about twice as fast as 3-byte ones, and a 3-byte-strided view of ``out`` as 32-bit
+    words takes them at memory speed: each word's fourth byte spills onto the next pixel's first byte, which that
+    pixel's own word then overwrites (numpy copies in increasing address order). The last column is copied apart, so
+    nothing is written past the rows' last pixel (another thread's strip may begin there).
+    """
+    rows, width = index.shape
+    packed = np.ndarray((rows, width - 1), np.uint32, buffer=out, strides=(out.strides[0], 3))
+    gathered = np.empty((min(rows, _LOOKUP_ROWS), width), np.uint32)
+    for top in range(0, rows, _LOOKUP_ROWS):
+        chunk = gathered[: min(_LOOKUP_ROWS, rows - top)]
+        np.take(words, index[top : top + _LOOKUP_ROWS], out=chunk, mode="clip")
+        np.copyto(packed[top : top + len(chunk)], chunk[:, :-1])
+        out[top : top + len(chunk), -1] = chunk[:, -1:].view(np.uint8)[:, :3]

@@ -61,6 +61,21 @@ def test_strip_boundaries_do_not_show(chroma_field):
     np.testing.assert_array_equal(render(chroma_field, codes, strip_rows=7), render(chroma_field, codes, strip_rows=16))
 
 
+@pytest.mark.parametrize("width", [1, 2, 131])
+def test_every_output_layout_gets_the_same_bytes_and_nothing_outside_its_rows(chroma_field, width):
+    codes = np.random.default_rng(8).integers(0, 256, (24, width)).astype(np.uint8)
+    renderer = table8.TableRenderer(chroma_field, 1.0, 24, width, 3, 8)
+    expected = render(chroma_field, codes)
+    rgb = np.full((24, width, 3), 7, np.uint8)  # rows contiguous: the packed 32-bit writes
+    rgba = np.full((24, width, 4), 7, np.uint8)
+    strided = np.full((24, width + 3, 3), 7, np.uint8)[:, :width]  # rows apart: the plain 3-byte gather
+    for out in (rgb, rgba, strided):
+        renderer.render(codes[8:16], 8, out[8:16])
+        np.testing.assert_array_equal(out[8:16, :, :3], expected[8:16])
+        assert (out[:8] == 7).all() and (out[16:] == 7).all(), "the rows around the strip are untouched"
+    assert (rgba[8:16, :, 3] == 0).all()
+
+
 def test_zero_chroma_gives_the_gray_codes_back_exactly(textured_codes):
     out = render(np.zeros((2, 12, 16), np.float32), textured_codes)
     np.testing.assert_array_equal(out, np.repeat(textured_codes[..., None], 3, axis=2))
