@@ -213,6 +213,19 @@ def test_a_hint_patch_holds_the_mean_true_color_of_its_pixels():
         torch.testing.assert_close(hint_ab[sample, :, rows, columns], expected[:, None].expand(2, len(rows)))
 
 
+def test_euclidean_chroma_loss_is_the_mean_ab_distance(tmp_path):
+    from training import losses
+
+    predicted = torch.zeros(1, 2, 1, 2)
+    truth = torch.tensor([[3.0, 0.0], [4.0, 0.0]]).reshape(1, 2, 1, 2)  # distances 5 and 0
+    expected = (5.0 + 0.01) / 2 / losses.AB_SCALE
+    assert losses.chroma_euclidean(predicted, truth).item() == pytest.approx(expected, rel=1e-4)
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "5", "--chroma-loss", "euclidean")) == 0
+    assert logged(tmp_path / "run", "euclidean") and not logged(tmp_path / "run", "l1")
+    with pytest.raises(SystemExit):
+        train_main(tiny(tmp_path, "--chroma-loss", "l2", out="other"))
+
+
 def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
     config = Config(data=[str(write_photos(tmp_path / "photos", 4))], config="fusion-effnet", image_size=64,
                     batch_size=2, max_steps=2, pretrained=False, val_count=0, cache_side=64,

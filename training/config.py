@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .models import PRESETS
 
+CHOICES = {"chroma_loss": ["l1", "euclidean"], "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"]}
 DESCRIPTION = "Train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos."
 
 
@@ -28,6 +29,7 @@ class Config:
     gan_steps: int = 0  # NoGAN: final adversarial steps at gan_lr
     gan_lr: float = 2e-5
     gan_weight: float = 0.02
+    chroma_loss: str = "l1"  # l1 | euclidean (losses.CHROMA_LOSSES)
     colorfulness_weight: float = 1.0  # weight of losses.chroma_shortfall
     perceptual_weight: float = 0.0
     hint_probability: float = 0.5
@@ -65,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
             continue
         optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float}
         kind = type(value) if value is not None else optional_types.get(name, str)
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value, choices=CHOICES.get(name))
     args = parser.parse_args(argv)
     values = {k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)}
     config = Config(**values)

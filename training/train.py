@@ -201,7 +201,7 @@ class Trainer:
 
     def _generator_loss(self, lightness, ab, predicted) -> dict[str, torch.Tensor]:
         config = self.config
-        terms = {"l1": losses.chroma_l1(predicted, ab)}
+        terms = {config.chroma_loss: losses.CHROMA_LOSSES[config.chroma_loss](predicted, ab)}
         if config.colorfulness_weight:
             terms["colorfulness"] = config.colorfulness_weight * losses.chroma_shortfall(predicted, ab)
         if config.perceptual_weight and hasattr(self.generator, "classifier"):
