@@ -6,9 +6,10 @@ import argparse
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .losses import CHROMA_LOSSES
 from .models import PRESETS
 
-CHOICES = {"chroma_loss": ["l1", "euclidean"], "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"]}
+CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"]}
 DESCRIPTION = "Train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos."
 
 
