@@ -288,8 +288,7 @@ def colorize(
     dtype = layout.dtype if layout.dtype in (np.uint8, np.uint16) else np.dtype(np.float32)
     output = np.empty((height, width, layout.output_channels), dtype)
     if codes is not None:
-        renderer = table8.TableRenderer(ab_small, saturation, height, width, layout.output_channels, STRIP_ROWS,
-                                      threads, lightness_of_code)  # fmt: skip
+        renderer = table8.TableRenderer(ab_small, saturation, height, width, STRIP_ROWS, threads, lightness_of_code)
 
         def write(start: int, stop: int) -> None:
             renderer.render(codes[start:stop], start, output[start:stop])

@@ -143,8 +143,8 @@ class TableRenderer:
     The codes are gray levels (L* of code v: ``LIGHTNESS_OF_U8``, the default) or ``lightness_codes`` of a colour
     photo's L* (``LIGHTNESS_OF_CODE``)."""
 
-    def __init__(self, ab_small: np.ndarray, saturation: float, height: int, width: int, channels: int,
-                 strip_rows: int, threads: int = 1, lightness_of_code: np.ndarray = LIGHTNESS_OF_U8):  # fmt: skip
+    def __init__(self, ab_small: np.ndarray, saturation: float, height: int, width: int, strip_rows: int,
+                 threads: int = 1, lightness_of_code: np.ndarray = LIGHTNESS_OF_U8):  # fmt: skip
         ab = ab_small.astype(np.float32) * np.float32(saturation)
         low, high = ab.min(axis=(1, 2)).astype(np.float64), ab.max(axis=(1, 2)).astype(np.float64)
         self.step = _table_step(high - low)

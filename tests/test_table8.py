@@ -10,7 +10,7 @@ from gimp_plugin.resample import bilinear_resize
 
 def render(ab_small: np.ndarray, codes: np.ndarray, saturation: float = 1.0, strip_rows: int = 8) -> np.ndarray:
     height, width = codes.shape
-    renderer = table8.TableRenderer(ab_small, saturation, height, width, 3, strip_rows)
+    renderer = table8.TableRenderer(ab_small, saturation, height, width, strip_rows)
     out = np.empty((height, width, 3), np.uint8)
     for start in range(0, height, strip_rows):
         renderer.render(codes[start : start + strip_rows], start, out[start : start + strip_rows])
@@ -49,7 +49,7 @@ def test_colours_match_the_exact_conversion_and_the_dither_averages_out(chroma_f
 @pytest.mark.parametrize("shape", [(40, 56), (97, 131)])  # upscaled 3.3x (per pixel); 8x, odd (in 2x2 blocks)
 def test_both_interpolation_grains_match_the_exact_conversion(chroma_field, shape):
     codes = np.random.default_rng(5).integers(40, 230, shape).astype(np.uint8)
-    renderer = table8.TableRenderer(chroma_field, 1.0, *shape, 3, 8)
+    renderer = table8.TableRenderer(chroma_field, 1.0, *shape, 8)
     assert renderer.block == (2 if shape[0] / 12 >= table8.BLOCK_MIN_SCALE else 1)
     fast, reference = render(chroma_field, codes), exact(chroma_field, codes)
     chroma_error = color.rgb_to_lab(fast / 255.0)[..., 1:] - color.rgb_to_lab(reference / 255.0)[..., 1:]
@@ -64,7 +64,7 @@ def test_strip_boundaries_do_not_show(chroma_field):
 @pytest.mark.parametrize("width", [1, 2, 131])
 def test_every_output_layout_gets_the_same_bytes_and_nothing_outside_its_rows(chroma_field, width):
     codes = np.random.default_rng(8).integers(0, 256, (24, width)).astype(np.uint8)
-    renderer = table8.TableRenderer(chroma_field, 1.0, 24, width, 3, 8)
+    renderer = table8.TableRenderer(chroma_field, 1.0, 24, width, 8)
     expected = render(chroma_field, codes)
     rgb = np.full((24, width, 3), 7, np.uint8)  # rows contiguous: the packed 32-bit writes
     rgba = np.full((24, width, 4), 7, np.uint8)
@@ -107,11 +107,11 @@ def test_rgb_with_equal_channels_takes_the_gray_path_and_colour_rgb_does_not(gra
 def test_the_table_stays_within_its_budget_even_for_extreme_chroma():
     extreme = np.stack([np.full((4, 4), -128.0), np.full((4, 4), 127.0)]).astype(np.float32)
     extreme[:, 0, 0] = [127.0, -128.0]
-    renderer = table8.TableRenderer(extreme, 1.0, 8, 8, 3, 8)
+    renderer = table8.TableRenderer(extreme, 1.0, 8, 8, 8)
     assert len(renderer.table) <= table8.TABLE_CELLS
     ramp = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)
     usual = np.stack([-20 + 60 * ramp, -10 + 70 * ramp[::-1]])  # a* in [-20, 40], b* in [-10, 60]
-    assert table8.TableRenderer(usual, 1.0, 8, 8, 3, 8).step <= 2.0
+    assert table8.TableRenderer(usual, 1.0, 8, 8, 8).step <= 2.0
 
 
 def test_alpha_is_copied_on_the_gray_path(gray_u8, model):
