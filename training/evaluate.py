@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -133,26 +134,17 @@ def evaluate(args: argparse.Namespace) -> dict:
     for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
         truth = load_rgb(path, args.max_side)
         gray = to_gray(truth)
-        result = colorize(gray, model, render_size=args.render_size, saturation=args.saturation)
+        run = partial(colorize, gray, model, render_size=args.render_size, saturation=args.saturation)
+        result, baseline = run(), gray_baseline(gray)
         row = {"group": group, "count": 1, **{f"truth_{k}": v for k, v in {"cf": colorfulness(truth)}.items()}}
         row.update({f"model_{k}": v for k, v in measure(result, truth).items()})
-        row.update({f"gray_{k}": v for k, v in measure(gray_baseline(gray), truth).items()})
+        row.update({f"gray_{k}": v for k, v in measure(baseline, truth).items()})
         rows.append(row)
         for count in args.hints:
-            hinted = (
-                result
-                if count == 0
-                else colorize(
-                    gray,
-                    model,
-                    render_size=args.render_size,
-                    saturation=args.saturation,
-                    hints=random_hints(truth, count, seed=index),
-                )
-            )
+            hinted = result if count == 0 else run(hints=random_hints(truth, count, seed=index))
             sweep[count].append(psnr(hinted, truth))
         if len(sheet) < args.sheet_rows and index % max(1, len(files) // args.sheet_rows) == 0:
-            sheet.append((gray_baseline(gray), result, truth))
+            sheet.append((baseline, result, truth))
     groups = defaultdict(list)
     for row in rows:
         groups[row["group"]].append(row)
