@@ -1,5 +1,6 @@
 """Whole-pipeline benchmark: a synthetic 12 MP and 48 MP photo through read / convert / infer / upsample / write,
-with peak RSS, plus the network alone at 512 x 512. Run: .venv/bin/python bench/bench_pipeline.py [--model M]
+with peak RSS, plus the network alone at the render size (the model's, unless --render-size).
+Run: .venv/bin/python bench/bench_pipeline.py [--model M]
 
 Two kinds of photo: "gray" (an 8-bit gray JPEG: the table path of gimp_plugin/table8.py over its gray levels)
 and "sepia" (a toned scan saved as RGB, so R, G and B differ: the same table over L* coded in 256 steps, which
@@ -8,7 +9,7 @@ first costs a per-pixel L*). 16-bit and float photos take the general per-pixel 
 Each size runs in a fresh process so its peak RSS is its own; within it the photo goes through the pipeline
 --repeats times and each stage reports its median (a shared machine's timings vary from run to run). Targets for
 the shipped model on 2 CPU cores: 12 MP end to end <= 1.0 s and <= 1 GB; 48 MP <= 2 GB; pre/post-processing
-cheaper than the network at 512.
+cheaper than the network.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def run_one(
 ) -> dict:
     from PIL import Image
 
-    from gimp_plugin.image_io import read_image, write_image
+    from gimp_plugin.image_io import read_image
+    from gimp_plugin.image_write import write_image
     from gimp_plugin.model import load_model
     from gimp_plugin.pipeline import colorize
 
@@ -82,23 +84,25 @@ def run_one(
     return {"megapixels": megapixels, "kind": kind, "timings_s": medians, "peak_rss_mb": peak_mb}
 
 
-def network_only(model_path: str | None, threads: int | None, size: int = 512, repeats: int = 10) -> float:
+def network_only(model_path: str | None, threads: int | None, size: int | None, repeats: int = 10) -> tuple[int, float]:
+    """(side, seconds per run) of the network alone on a square input: the render size, or the model's."""
     from gimp_plugin.model import load_model
 
     model = load_model(model_path, threads=threads)
+    size = size or model.info.default_render_size
     lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, size, size)).astype(np.float32)
     model.predict(lightness)
     start = time.perf_counter()
     for _ in range(repeats):
         model.predict(lightness)
-    return (time.perf_counter() - start) / repeats
+    return size, (time.perf_counter() - start) / repeats
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="ONNX model (default: the shipped one)")
     parser.add_argument("--threads", type=int)
-    parser.add_argument("--render-size", type=int, default=512)
+    parser.add_argument("--render-size", type=int, help="default: the model's own")
     parser.add_argument("--sizes", type=int, nargs="+", default=[12, 48], choices=sorted(SIZES))
     parser.add_argument("--kinds", nargs="+", default=["gray", "sepia"], choices=["gray", "sepia"])
     parser.add_argument("--repeats", type=int, default=5, help="pipeline runs per photo; medians are printed")
@@ -107,14 +111,15 @@ def main() -> int:
     if args.one:
         print(json.dumps(run_one(args.one, args.kinds[0], args.model, args.threads, args.render_size, args.repeats)))
         return 0
-    seconds = network_only(args.model, args.threads)
-    print(f"network alone at 512 x 512: {seconds * 1000:.0f} ms")
+    side, seconds = network_only(args.model, args.threads, args.render_size)
+    print(f"network alone at {side} x {side}: {seconds * 1000:.0f} ms")
     header = ("photo", "read", "convert", "infer", "upsample", "write", "total", "pre+post", "peak RSS")
     print(f"{header[0]:>10}" + "".join(f"{name:>9}" for name in header[1:]))
     for megapixels in args.sizes:
         for kind in args.kinds:
             command = [sys.executable, __file__, "--one", str(megapixels), "--kinds", kind]
-            command += ["--render-size", str(args.render_size), "--repeats", str(args.repeats)]
+            command += ["--repeats", str(args.repeats)]
+            command += ["--render-size", str(args.render_size)] if args.render_size else []
             command += ["--model", args.model] if args.model else []
             command += ["--threads", str(args.threads)] if args.threads else []
             row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)

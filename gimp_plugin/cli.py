@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import argparse
-import os
+import math
+import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from . import __version__
+from .batch import plan_outputs
 from .errors import ColorizeError, InputError
-from .hints import hints_from_rgba
-from .image_io import IMAGE_EXTENSIONS, read_image, write_image
+from .hints import read_hints
+from .image_io import read_image
+from .image_write import write_image
 from .model import DEVICES, ColorizationModel, load_model
-from .pipeline import colorize
+from .pipeline import colorize, render_shape
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _saturation(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number from 0 up (1 = as predicted)")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive whole number")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,65 +48,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped model, or $COLORIZE_MODEL)")
     parser.add_argument(
-        "--render-size", type=int, help="longer side the model runs at: higher is slower, sometimes better"
+        "--render-size", type=_positive, help="longer side the model runs at: higher is slower, sometimes better"
     )
-    parser.add_argument("--saturation", type=float, default=1.0, help="scale the predicted color (0 = gray)")
+    parser.add_argument("--saturation", type=_saturation, default=1.0, help="scale the predicted color (0 = gray)")
     parser.add_argument("--hints", type=Path, help="RGBA image: every opaque pixel's color is a hint (one input only)")
     parser.add_argument("--format", help="output extension for folder runs, e.g. png (default: keep the input's)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
-    parser.add_argument("--threads", type=int, help="CPU threads (default: all cores, at most 4 for pre/post)")
+    parser.add_argument("--threads", type=_positive, help="CPU threads (default: all cores, at most 4 for pre/post)")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only; no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {__version__}")
     return parser
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
-        for name in sorted(files):
-            if Path(name).suffix.lower() in IMAGE_EXTENSIONS and not name.startswith("."):
-                yield Path(root) / name
-
-
-def plan_outputs(
-    inputs: list[Path], output: Path, extension: str | None, batch: bool = False
-) -> list[tuple[Path, Path]]:
-    """(source, destination) pairs. One file in: ``output`` is the file (or a folder to put it in). Several, or a
-    folder (or ``batch``): ``output`` is a folder, and a folder's images keep their path relative to it."""
-    suffix = None if extension is None else "." + extension.lower().lstrip(".")
-    if suffix is not None and suffix not in IMAGE_EXTENSIONS:
-        raise InputError(f"--format {extension}: use one of {', '.join(e[1:] for e in IMAGE_EXTENSIONS)}")
-    single_file = not batch and len(inputs) == 1 and not inputs[0].is_dir() and not output.is_dir()
-    if single_file:
-        destination = output if suffix is None else output.with_suffix(suffix)
-        return [(inputs[0], destination)]
-    pairs = []
-    for source in inputs:
-        if source.is_dir():
-            pairs += [(path, output / path.relative_to(source)) for path in _walk(source)]
-        else:
-            pairs.append((source, output / source.name))
-    return [(src, dst if suffix is None else dst.with_suffix(suffix)) for src, dst in pairs]
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    try:
-        return first.resolve() == second.resolve() or (second.exists() and os.path.samefile(first, second))
-    except OSError:
-        return False
-
-
 def colorize_file(source: Path, destination: Path, model: ColorizationModel, args: argparse.Namespace) -> list[str]:
     """Colorize one file; returns notes for the user. Raises ColorizeError on failure."""
-    if _same_file(source, destination):
-        raise InputError(f"{destination} is the input itself; choose another output")
     if destination.exists() and not args.overwrite:
         raise InputError(f"{destination} exists; pass --overwrite to replace it")
     loaded = read_image(source)
     hints = None
     if args.hints is not None:
-        hints = hints_from_rgba(read_image(args.hints).pixels)
+        height, width = loaded.pixels.shape[:2]
+        render = render_shape(height, width, args.render_size or model.info.default_render_size)
+        hints = read_hints(args.hints, render)
     result = colorize(
         loaded.pixels,
         model,
@@ -99,6 +79,7 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, arg
         hints=hints,
         threads=args.threads,
     )
+    del loaded.pixels  # the input's memory is free before the output is encoded
     write_image(destination, result, overwrite=args.overwrite, icc_profile=loaded.icc_profile)
     return loaded.notes
 
@@ -120,23 +101,24 @@ def _say(message: str) -> None:
         print(message, file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    missing = [str(path) for path in args.inputs if not path.exists()]
-    try:
-        if args.hints is not None and (len(args.inputs) != 1 or args.inputs[0].is_dir()):
-            raise InputError("--hints applies to one input image; give a single file")
-        if args.render_size is not None and args.render_size < 1:
-            raise InputError("--render-size must be a positive number of pixels")
-        existing = [path for path in args.inputs if path.exists()]
-        pairs = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1)
-        model = load_model(args.model, device=args.device, threads=args.threads)
-    except ColorizeError as error:
-        print(f"colorize: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    failures = [f"{path}: no such file or folder" for path in missing]
-    for message in failures:
-        _say(f"colorize: skipped {message}")
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP (a closed terminal): unwinds like Ctrl-C, so temporary files are removed on the way."""
+
+    def __init__(self, number: int):
+        super().__init__(signal.Signals(number).name)
+        self.number = number
+
+
+def _stop_on_signals() -> None:
+    def stop(number, _frame):
+        raise Stopped(number)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def _run(pairs, model, args, failures: list[str]) -> None:
     for source, destination in _progress(pairs, args.quiet):
         try:
             notes = colorize_file(source, destination, model, args)
@@ -148,18 +130,47 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{source}: out of memory")
             _say(f"colorize: skipped {source}: out of memory; try a smaller image or fewer --threads")
             continue
+        except OSError as error:  # anything the file layers did not put in words
+            failures.append(f"{source}: {error}")
+            _say(f"colorize: skipped {source}: {error.strerror or error}")
+            continue
         for note in notes:
             _say(f"colorize: note: {source}: {note}")
         if not args.quiet and len(pairs) == 1:
             print(f"{source} -> {destination}", file=sys.stderr)
-    if not pairs and not failures:
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _stop_on_signals()
+    missing = [str(path) for path in args.inputs if not path.exists()]
+    try:
+        if args.hints is not None and (len(args.inputs) != 1 or args.inputs[0].is_dir()):
+            raise InputError("--hints applies to one input image; give a single file")
+        existing = [path for path in args.inputs if path.exists()]
+        plan = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1)
+        model = load_model(args.model, device=args.device, threads=args.threads)
+    except ColorizeError as error:
+        print(f"colorize: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    failures = [f"{path}: no such file or folder" for path in missing] + plan.refused
+    for message in failures:
+        _say(f"colorize: skipped {message}")
+    try:
+        _run(plan.pairs, model, args, failures)
+    except (KeyboardInterrupt, Stopped) as stop:
+        print(f"colorize: stopped ({stop or 'interrupted'}); finished outputs are kept, no partial file is left",
+              file=sys.stderr)  # fmt: skip
+        return 128 + stop.number if isinstance(stop, Stopped) else EXIT_INTERRUPTED
+    total = len(plan.pairs) + len(missing) + len(plan.refused)
+    if not total:
         print("colorize: error: no images found in the given folders", file=sys.stderr)
         return EXIT_SOME_FAILED
     if failures:
-        print(f"colorize: {len(failures)} of {len(pairs) + len(missing)} input(s) failed", file=sys.stderr)
+        print(f"colorize: {len(failures)} of {total} input(s) failed", file=sys.stderr)
         return EXIT_SOME_FAILED
-    if not args.quiet and len(pairs) > 1:
-        print(f"colorize: {len(pairs)} images written to {args.output}", file=sys.stderr)
+    if not args.quiet and len(plan.pairs) > 1:
+        print(f"colorize: {len(plan.pairs)} images written to {args.output}", file=sys.stderr)
     return EXIT_OK
 
 

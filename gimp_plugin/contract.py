@@ -1,4 +1,4 @@
-"""The ONNX model contract, version 1 (shared/design/model-contract.md): names, shapes and metadata keys.
+"""The ONNX model contract, version 1 (docs/model-contract.md): names, shapes and metadata keys.
 
 Both the runtime (which checks models on load) and training (which writes them) use these definitions.
 """
@@ -13,6 +13,9 @@ INPUT_L = "L"
 INPUT_HINT_AB = "hint_ab"
 INPUT_HINT_MASK = "hint_mask"
 OUTPUT_AB = "ab"
+
+# The largest size multiple a model may ask for: the runtime pads every photo to it, so more would waste memory.
+MAX_SIZE_MULTIPLE = 256
 
 # name -> channel count; every tensor is float32 [N, C, H, W] with H and W dynamic.
 INPUT_CHANNELS = {INPUT_L: 1, INPUT_HINT_AB: 2, INPUT_HINT_MASK: 1}

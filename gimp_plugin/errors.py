@@ -11,3 +11,7 @@ class ModelError(ColorizeError):
 
 class InputError(ColorizeError):
     """The image (or hint image, or selection) cannot be colorized as given."""
+
+
+class OutputError(ColorizeError):
+    """A result could not be written (a full disk, a read-only folder); nothing was left half-written."""

@@ -13,10 +13,12 @@ import numpy as np
 
 from . import color
 from .errors import InputError
-from .resample import area_resize
+from .resample import area_along_last_axis, area_resize
 
 # A render-size cell is hinted when any hint pixel covers it; this only filters float round-off.
 _COVERAGE_EPSILON = 1e-9
+HINT_STRIP_ROWS = 256
+HINT_BYTES_PER_PIXEL = 5  # the decoded 8-bit RGBA image, plus Pillow's transient copy of a row band
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,11 @@ class Hints:
         return int(np.count_nonzero(self.mask))
 
 
-def _unit_float(pixels: np.ndarray) -> np.ndarray:
-    if pixels.dtype == np.uint8:
-        return pixels.astype(np.float32) / 255
-    if pixels.dtype == np.uint16:
-        return pixels.astype(np.float32) / 65535
-    if np.issubdtype(pixels.dtype, np.floating):
-        return np.clip(pixels.astype(np.float32), 0.0, 1.0)
-    raise InputError(f"unsupported hint image pixel type {pixels.dtype}")
+def hints_from_rgba(image: np.ndarray, size: tuple[int, int] | None = None) -> Hints:
+    """Hints from an RGBA (or gray+alpha) image: opaque pixels are hints, transparent ones are not.
 
-
-def hints_from_rgba(image: np.ndarray) -> Hints:
-    """Hints from an RGBA (or gray+alpha) image: opaque pixels are hints, transparent ones are not."""
+    With ``size`` (height, width) the hints come out already reduced to it, by area, and the image is read in
+    strips of rows, so a huge hint layer costs memory for its 8-bit pixels only, not for float copies of them."""
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] not in (2, 4):
         shape = "x".join(map(str, image.shape))
@@ -54,11 +49,36 @@ def hints_from_rgba(image: np.ndarray) -> Hints:
             f"a hint image needs an alpha channel (RGBA): transparent where there is no hint, got {shape} pixels. "
             "Paint the hints on a transparent layer and save it as PNG with transparency"
         )
-    pixels = _unit_float(image)
-    mask = (pixels[..., -1] > 0).astype(np.float32)
-    rgb = pixels[..., :3] if image.shape[2] == 4 else np.repeat(pixels[..., :1], 3, axis=2)
-    ab = np.moveaxis(color.rgb_to_lab(rgb)[..., 1:], -1, 0) * mask
-    return Hints(ab=ab.astype(np.float32), mask=mask)
+    if image.dtype not in (np.uint8, np.uint16) and not np.issubdtype(image.dtype, np.floating):
+        raise InputError(f"unsupported hint image pixel type {image.dtype}")
+    height, width = image.shape[:2]
+    target_height, target_width = size or (height, width)
+    planes = np.empty((3, height, target_width), np.float32)  # mask, a * mask, b * mask; at the target width
+    for top in range(0, height, HINT_STRIP_ROWS):
+        strip = color.to_unit_float(image[top : top + HINT_STRIP_ROWS])
+        mask = (strip[..., -1] > 0).astype(np.float32)
+        rgb = strip[..., :3] if image.shape[2] == 4 else np.repeat(strip[..., :1], 3, axis=2)
+        lab = color.rgb_to_lab(rgb)
+        rows = slice(top, top + len(strip))
+        for index, plane in enumerate((mask, lab[..., 1] * mask, lab[..., 2] * mask)):
+            planes[index, rows] = area_along_last_axis(plane, target_width)
+    planes = np.swapaxes(area_along_last_axis(np.swapaxes(planes, 1, 2), target_height), 1, 2)
+    coverage = planes[0]
+    covered = np.where(coverage > _COVERAGE_EPSILON, coverage, 1.0)
+    ab = np.where(coverage > _COVERAGE_EPSILON, planes[1:] / covered, 0.0).astype(np.float32)
+    return Hints(ab=ab, mask=np.ascontiguousarray(coverage))
+
+
+def read_hints(path, render: tuple[int, int]) -> Hints:
+    """The hints of an RGBA image file, reduced as they are read to the render size (height, width) they are
+    used at; its size is checked before decoding (a small file can declare a huge image)."""
+    from .image_io import read_image
+
+    loaded = read_image(path, what=f"the hint image {path}", bytes_per_pixel=HINT_BYTES_PER_PIXEL)
+    try:
+        return hints_from_rgba(loaded.pixels, render)
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from error
 
 
 def resample_hints(hints: Hints, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

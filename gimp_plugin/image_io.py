@@ -1,28 +1,22 @@
-"""Reading and writing image files for the CLI: Pillow for the common formats, tifffile for high-bit-depth TIFF.
+"""Reading image files for the CLI: Pillow for the common formats, tifffile for TIFF (16-bit and float too).
 
-Outputs are written atomically (a temporary file beside the target, then a rename), so an interrupted run never
-leaves a truncated image, and an existing file is only replaced when the caller says so.
+A file's declared size is checked before it is decoded, embedded color profiles are applied (``color_profiles``),
+and orientation tags are followed, so the pipeline always gets upright sRGB pixels.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import struct
-import tempfile
-import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import color_profiles, limits
 from .errors import InputError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 TIFF_EXTENSIONS = (".tif", ".tiff")
-# Pillow's default bomb guard stops at ~179 MP; the pipeline has its own, higher, limit (pipeline.MAX_PIXELS).
-PILLOW_MAX_PIXELS = 500_000_000
 
 
 @dataclass
@@ -40,8 +34,24 @@ def _png_bit_depth(path: Path) -> int | None:
     return header[24]
 
 
+def _bytes_per_sample(mode: str) -> int:
+    return 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1
+
+
+def _normalise_mode(image):
+    """Modes the pipeline reads as they are; palette, bilevel and the rest become gray or RGB(A)."""
+    if image.mode in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F") or image.mode.startswith("I;16"):
+        return image
+    if image.mode == "1":
+        return image.convert("L")
+    has_alpha = image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
+    if image.mode == "P":
+        return image.convert("RGBA" if has_alpha else "RGB")
+    return image.convert("RGBA" if has_alpha else "RGB")  # YCbCr, LAB, HSV: Pillow's own conversion
+
+
 def _from_pillow(image) -> np.ndarray:
-    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+    if image.mode.startswith("I;16"):
         return np.asarray(image).astype(np.uint16)
     if image.mode == "I":
         values = np.asarray(image)
@@ -50,147 +60,125 @@ def _from_pillow(image) -> np.ndarray:
         return values.astype(np.uint16)
     if image.mode == "F":
         return np.asarray(image, dtype=np.float32)
-    if image.mode in ("L", "LA", "RGB", "RGBA"):
-        return np.asarray(image)
-    has_alpha = image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
-    if image.mode == "1":
-        return np.asarray(image.convert("L"))
-    # Palette, CMYK, YCbCr, LAB, HSV: Pillow's conversion to RGB(A) is the right one for these.
-    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    if image.mode == "CMYK":  # no usable profile: Pillow's plain conversion
+        image = image.convert("RGB")
+    return np.asarray(image)
 
 
-def read_image(path: str | os.PathLike) -> LoadedImage:
-    """Pixels of an image file as a numpy array (H x W [x C]; uint8, uint16 or float32). InputError if unreadable."""
+def check_extension(path: Path) -> None:
+    """Refuse files whose format the CLI does not read, with the same rule for single files and folders."""
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_EXTENSIONS:
+        kind = f"{suffix[1:].upper()} files" if suffix else "files without an extension"
+        raise InputError(f"{path}: {kind} are not read; use {', '.join(e[1:] for e in IMAGE_EXTENSIONS)}")
+
+
+def read_image(path: str | os.PathLike, what: str | None = None, bytes_per_pixel: int | None = None) -> LoadedImage:
+    """Pixels of an image file as a numpy array (H x W [x C]; uint8, uint16 or float32), in sRGB. InputError if
+    unreadable, too large for the memory free (checked before decoding), or of a format the CLI does not read.
+    ``what`` names the file in messages; ``bytes_per_pixel`` is the memory it will cost (default: a photo's)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    check_extension(path)
     if path.suffix.lower() in TIFF_EXTENSIONS:
-        return _read_tiff(path)
+        return _read_tiff(path, what or str(path), bytes_per_pixel)
     from PIL import Image, ImageOps
 
-    Image.MAX_IMAGE_PIXELS = PILLOW_MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # Pillow's own bomb guard (179 MP) would stop short of ours, checked below
     notes = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image = ImageOps.exif_transpose(image)
-                icc = image.info.get("icc_profile")
-                pixels = _from_pillow(image)
+        with Image.open(path) as image:  # reads the header only
+            limits.check_declared_size(*image.size, _bytes_per_sample(image.mode), what or str(path), bytes_per_pixel)
+            image.load()
+            ImageOps.exif_transpose(image, in_place=True)  # no copy when there is nothing to turn
+            icc = image.info.get("icc_profile")
+            converted, note = color_profiles.to_srgb(_normalise_mode(image), icc)
+            notes += [note] if note else []
+            pixels = _from_pillow(converted)
+            del converted
     except InputError as error:
-        raise InputError(f"{path}: {error}") from error
+        message = str(error)
+        raise InputError(message if str(path) in message else f"{path}: {message}") from error
     except Exception as error:
         raise InputError(f"{path}: cannot read this file as an image ({error})") from error
+    if pixels.dtype != np.uint8 and (note := color_profiles.note_unconverted(icc, pixels)):
+        notes.append(note)
     if pixels.ndim == 3 and pixels.shape[2] >= 3 and _png_bit_depth(path) == 16:
         notes.append("16-bit RGB PNG read at 8-bit precision (Pillow limit); use 16-bit TIFF to keep all 16 bits")
-    return LoadedImage(np.ascontiguousarray(pixels), icc, notes)
+    return LoadedImage(np.ascontiguousarray(pixels), color_profiles.srgb_profile_bytes() if icc else None, notes)
 
 
-def _read_tiff(path: Path) -> LoadedImage:
+# TIFF orientation tag values (as EXIF's) -> the numpy view that shows the image upright.
+_ORIENT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: a[::-1].swapaxes(0, 1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: a[:, ::-1].swapaxes(0, 1),
+}
+
+
+def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """``pixels`` turned as a TIFF or EXIF orientation tag says (1, or an unknown value: as stored)."""
+    return np.ascontiguousarray(_ORIENT[orientation](pixels)) if orientation in _ORIENT else pixels
+
+
+def _tiff_tag(page, name: str, default=None):
+    tag = page.tags.get(name)
+    return default if tag is None else tag.value
+
+
+def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImage:
     import tifffile
 
     try:
-        pixels = tifffile.imread(path)
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages.first
+            series = tiff.series[0]
+            shape, dtype = series.shape, np.dtype(series.dtype)
+            planar = len(shape) == 3 and shape[0] in (1, 2, 3, 4) and shape[2] > 4
+            height, width = (shape[1], shape[2]) if planar else shape[:2]
+            limits.check_declared_size(width, height, dtype.itemsize, what, bytes_per_pixel)
+            pixels = series.asarray()
+            photometric = int(_tiff_tag(page, "PhotometricInterpretation", 1))
+            orientation = int(_tiff_tag(page, "Orientation", 1))
+            icc = _tiff_tag(page, "InterColorProfile")
+            colormap = page.colormap if photometric == 3 else None
+    except InputError:
+        raise
     except Exception as error:
         raise InputError(f"{path}: cannot read this file as a TIFF image ({error})") from error
-    if pixels.ndim == 3 and pixels.shape[0] in (1, 2, 3, 4) and pixels.shape[2] > 4:
+    if planar:
         pixels = np.moveaxis(pixels, 0, -1)  # planar (C, H, W) storage
+    if colormap is not None:  # palette: 16-bit RGB from the color map
+        pixels = np.moveaxis(np.asarray(colormap)[:, pixels], 0, -1).astype(np.uint16)
+    if photometric == 0 and np.issubdtype(pixels.dtype, np.integer):  # min-is-white
+        pixels = np.iinfo(pixels.dtype).max - pixels
     if pixels.ndim == 3 and pixels.shape[2] > 4:
         pixels = pixels[..., :4]
     if pixels.dtype in (np.float16, np.float64):
         pixels = pixels.astype(np.float32)
-    return LoadedImage(np.ascontiguousarray(pixels))
+    notes = []
+    icc = bytes(icc) if icc is not None else None
+    if photometric == 5 or (icc and pixels.dtype == np.uint8):  # CMYK, or 8-bit with a profile: LittleCMS
+        pixels, note = _convert_u8_with_profile(pixels, icc, cmyk=photometric == 5)
+        notes += [note] if note else []
+    elif note := color_profiles.note_unconverted(icc, pixels):
+        notes.append(note)
+    pixels = upright(pixels, orientation)
+    return LoadedImage(np.ascontiguousarray(pixels), color_profiles.srgb_profile_bytes() if icc else None, notes)
 
 
-def _png16_bytes(pixels: np.ndarray) -> bytes:
-    """A 16-bit PNG (Pillow cannot write 16-bit RGB): no filter, zlib level 6."""
-    height, width = pixels.shape[:2]
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    rows = pixels.astype(">u2").reshape(height, width * channels)
-    raw = np.zeros((height, 1 + rows.shape[1] * 2), np.uint8)  # each row: filter type 0, then the samples
-    raw[:, 1:] = rows.view(np.uint8)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _to_uint8(pixels: np.ndarray) -> np.ndarray:
-    if pixels.dtype == np.uint8:
-        return pixels
-    if pixels.dtype == np.uint16:
-        return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    return np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
-
-
-def _encode(pixels: np.ndarray, suffix: str, icc_profile: bytes | None, handle) -> None:
-    if suffix in TIFF_EXTENSIONS:
-        import tifffile
-
-        buffer = io.BytesIO()  # tifffile wants a seekable, named target; the temporary handle is neither
-        extra = ["unassalpha"] if pixels.ndim == 3 and pixels.shape[2] in (2, 4) else None
-        photometric = "rgb" if pixels.ndim == 3 and pixels.shape[2] >= 3 else "minisblack"
-        tifffile.imwrite(buffer, pixels, photometric=photometric, extrasamples=extra)
-        handle.write(buffer.getvalue())
-        return
-    if suffix == ".png" and pixels.dtype != np.uint8:
-        if pixels.dtype != np.uint16:
-            pixels = np.round(np.clip(pixels, 0, 1) * 65535).astype(np.uint16)
-        handle.write(_png16_bytes(pixels))
-        return
+def _convert_u8_with_profile(pixels: np.ndarray, icc: bytes | None, cmyk: bool) -> tuple[np.ndarray, str | None]:
     from PIL import Image
 
-    image = Image.fromarray(_to_uint8(pixels))
-    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
-    if suffix in (".jpg", ".jpeg"):
-        image = image.convert("RGB")  # JPEG has no alpha
-        options.update(quality=95, subsampling=0)
-    elif suffix == ".png":
-        options.update(compress_level=1)  # large photos: fast beats 10 % smaller
-    elif suffix == ".webp":
-        options.update(quality=95)
-    image.save(handle, format=Image.registered_extensions()[suffix], **options)
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-def write_image(
-    path: str | os.PathLike,
-    pixels: np.ndarray,
-    *,
-    overwrite: bool = False,
-    icc_profile: bytes | None = None,
-) -> Path:
-    """Write ``pixels`` to ``path`` atomically; the format follows the extension. Refuses to replace a file
-    unless ``overwrite``."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_EXTENSIONS:
-        raise InputError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(IMAGE_EXTENSIONS)}")
-    if path.exists() and not overwrite:
-        raise InputError(f"{path} exists; pass --overwrite to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            _encode(pixels, suffix, icc_profile, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what a plain open() would
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    if pixels.dtype != np.uint8 or (cmyk and (pixels.ndim != 3 or pixels.shape[2] < 4)):
+        raise InputError("only 8-bit CMYK TIFF files are read; convert the scan to RGB or gray first")
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    mode = "CMYK" if cmyk else {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    image = Image.fromarray(pixels.reshape(pixels.shape[:2]) if channels == 1 else pixels, mode)
+    image, note = color_profiles.to_srgb(image, icc)
+    return _from_pillow(image), note

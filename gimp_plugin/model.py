@@ -11,6 +11,8 @@ from . import contract
 from .errors import ModelError
 
 DEVICES = ("auto", "cpu", "cuda")
+AB_RANGE = 128  # a*, b* of real colours stay within about this
+MAX_AB = 4 * AB_RANGE  # beyond this a model's output is garbage, not an oversaturated colour
 
 
 def _import_onnxruntime():
@@ -110,6 +112,9 @@ class ColorizationModel:
                 f"v{contract.CONTRACT_VERSION}:\n  - " + "\n  - ".join(problems)
             )
         self.info: contract.ModelInfo = info
+        if info.size_multiple > contract.MAX_SIZE_MULTIPLE:
+            raise ModelError(f"model {self.path.name}: metadata {contract.KEY_SIZE_MULTIPLE} is {info.size_multiple}, "
+                             f"above the contract's limit {contract.MAX_SIZE_MULTIPLE}")  # fmt: skip
         self.accepts_hints = has_hint_inputs
 
     def predict(
@@ -140,6 +145,10 @@ class ColorizationModel:
             )
         if not np.isfinite(ab).all():
             raise ModelError(f"model {self.path.name} returned invalid values (NaN or infinity)")
+        peak = float(np.abs(ab).max()) if ab.size else 0.0
+        if peak > MAX_AB:
+            raise ModelError(f"model {self.path.name} returned a*/b* up to {peak:.3g}, far outside the Lab range "
+                             f"(about +-{AB_RANGE}): it is broken or not a Colorize model")  # fmt: skip
         return ab
 
 
@@ -159,11 +168,15 @@ def installed_models(folder: Path | None = None) -> list[Path]:
 
 
 def load_model(path: str | os.PathLike | None = None, device: str = "auto", threads: int | None = None):
-    """Load ``path`` (default: the shipped model), with a clear message if the shipped model is absent."""
+    """Load ``path`` (default: $COLORIZE_MODEL, else the shipped model), saying which was missing if none is."""
     resolved = Path(path) if path else default_model_path()
     if path is None and not resolved.is_file():
+        if os.environ.get("COLORIZE_MODEL"):
+            raise ModelError(f"COLORIZE_MODEL is set to {resolved}, and there is no model file there; "
+                             "unset it to use the shipped model, or point it to an .onnx file")  # fmt: skip
         raise ModelError(
-            f"no model found at {resolved}: the default model has not been installed or trained yet. "
-            "Train and export one (see training/README section in README.md) or pass --model PATH."
+            f"no model found at {resolved}: the shipped model is missing from this copy of Colorize. "
+            "Get it again (git checkout gimp_plugin/models/colorize.onnx), or pass --model PATH "
+            "(see docs/training.md to train and export your own)."
         )
     return ColorizationModel(resolved, device=device, threads=threads)

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from gimp_plugin import cli
-from gimp_plugin.image_io import read_image, write_image
+from gimp_plugin.image_io import read_image
+from gimp_plugin.image_write import write_image
 
 
 @pytest.fixture
@@ -71,9 +72,12 @@ def test_an_input_is_never_written_over_even_with_overwrite(photos, model_path):
 
 
 def test_missing_model_is_explained(tmp_path, photos, capsys, monkeypatch):
-    monkeypatch.setenv("COLORIZE_MODEL", str(tmp_path / "none.onnx"))
+    from gimp_plugin import model
+
+    monkeypatch.delenv("COLORIZE_MODEL", raising=False)
+    monkeypatch.setattr(model, "default_model_path", lambda: tmp_path / "none.onnx")
     assert run(photos / "a.png", "-o", tmp_path / "o.png") == 2
-    assert "default model has not been installed" in capsys.readouterr().err
+    assert "the shipped model is missing" in capsys.readouterr().err
 
 
 def test_missing_input_is_reported_and_others_still_run(tmp_path, photos, model_path, capsys):

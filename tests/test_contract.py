@@ -60,8 +60,11 @@ def test_truncated_file_is_refused(tmp_path, model_path):
 def test_missing_file_and_missing_default_model_say_so(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="not found"):
         ColorizationModel(tmp_path / "nope.onnx")
-    monkeypatch.setenv("COLORIZE_MODEL", str(tmp_path / "absent.onnx"))
-    with pytest.raises(ModelError, match="default model has not been installed"):
+    from gimp_plugin import model
+
+    monkeypatch.delenv("COLORIZE_MODEL", raising=False)
+    monkeypatch.setattr(model, "default_model_path", lambda: tmp_path / "absent.onnx")
+    with pytest.raises(ModelError, match="the shipped model is missing"):
         load_model(None)
 
 

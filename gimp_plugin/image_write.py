@@ -1,0 +1,155 @@
+"""Writing images for the CLI, atomically: a temporary file beside the target, then a rename (or a link, when an
+existing file must not be replaced), so an interrupted run never leaves a truncated image and two runs never
+write over each other's results. Outputs are sRGB; ``icc_profile`` tags them in every format that holds one.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from . import color
+from .errors import InputError, OutputError
+from .image_io import IMAGE_EXTENSIONS, TIFF_EXTENSIONS
+
+PNG16_BLOCK_ROWS = 256  # rows converted and compressed at a time: memory stays a few MB above the image's own
+
+
+def _write_png16(pixels: np.ndarray, handle, icc_profile: bytes | None = None) -> None:
+    """A 16-bit PNG (Pillow cannot write 16-bit RGB): no filter, zlib level 6, an iCCP chunk with the profile.
+    Rows are converted and compressed in blocks, so no full-size copy of the image is made."""
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    compressor, parts = zlib.compressobj(6), []
+    for top in range(0, height, PNG16_BLOCK_ROWS):
+        rows = pixels[top : top + PNG16_BLOCK_ROWS].astype(">u2").reshape(-1, width * channels)
+        raw = np.zeros((len(rows), 1 + rows.shape[1] * 2), np.uint8)  # each row: filter type 0, then the samples
+        raw[:, 1:] = rows.view(np.uint8)
+        parts.append(compressor.compress(raw.tobytes()))
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
+    handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header))
+    if icc_profile:
+        handle.write(chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(icc_profile)))
+    handle.write(chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+
+
+def _encode(pixels: np.ndarray, suffix: str, icc_profile: bytes | None, handle) -> None:
+    if suffix in TIFF_EXTENSIONS:
+        import tifffile
+
+        buffer = io.BytesIO()  # tifffile wants a seekable, named target; the temporary handle is neither
+        extra = ["unassalpha"] if pixels.ndim == 3 and pixels.shape[2] in (2, 4) else None
+        photometric = "rgb" if pixels.ndim == 3 and pixels.shape[2] >= 3 else "minisblack"
+        tifffile.imwrite(buffer, pixels, photometric=photometric, extrasamples=extra, iccprofile=icc_profile)
+        handle.write(buffer.getvalue())
+        return
+    if suffix == ".png" and pixels.dtype != np.uint8:
+        if pixels.dtype != np.uint16:
+            pixels = color.from_unit_float(pixels, np.uint16)
+        _write_png16(pixels, handle, icc_profile)
+        return
+    from PIL import Image
+
+    if pixels.dtype == np.uint16:  # exact rounding of 16-bit codes to 8-bit ones
+        pixels = ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    image = Image.fromarray(color.from_unit_float(pixels, np.uint8) if pixels.dtype != np.uint8 else pixels)
+    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    if suffix in (".jpg", ".jpeg"):
+        image = image.convert("RGB")  # JPEG has no alpha
+        options.update(quality=95, subsampling=0)
+    elif suffix == ".png":
+        options.update(compress_level=1)  # large photos: fast beats 10 % smaller
+    elif suffix == ".webp":
+        options.update(quality=95)
+    image.save(handle, format=Image.registered_extensions()[suffix], **options)
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _describe(error: OSError, path: Path) -> str:
+    """A write failure in words a user acts on."""
+    reasons = {
+        errno.ENOSPC: "no space left on the disk",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EROFS: "the disk is read-only",
+        errno.ENOTDIR: "a part of the folder path is a file",
+        errno.EEXIST: "a part of the folder path is a file",
+        errno.ENAMETOOLONG: "the name is too long",
+    }
+    return f"cannot write {path}: {reasons.get(error.errno, error.strerror or str(error))}"
+
+
+def _publish(temporary: str, path: Path, overwrite: bool) -> None:
+    """Move the finished temporary file to ``path``. Without ``overwrite`` a hard link claims the name, which fails
+    if anything (another run, say) created it meanwhile; there is no moment where it is checked but not taken."""
+    if overwrite:
+        os.replace(temporary, path)
+        return
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise InputError(f"{path} exists; pass --overwrite to replace it") from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        # No hard links here (FAT, some network drives): claim the name with an exclusive create instead.
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            raise InputError(f"{path} exists; pass --overwrite to replace it") from None
+        os.replace(temporary, path)
+    else:
+        os.unlink(temporary)
+
+
+def write_image(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    overwrite: bool = False,
+    icc_profile: bytes | None = None,
+) -> Path:
+    """Write ``pixels`` to ``path`` atomically; the format follows the extension. Refuses to replace a file
+    unless ``overwrite``. A failure to write (a full disk, a read-only folder) raises OutputError and leaves no
+    temporary file behind."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_EXTENSIONS:
+        raise InputError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(IMAGE_EXTENSIONS)}")
+    if path.exists() and not overwrite:
+        raise InputError(f"{path} exists; pass --overwrite to replace it")
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(descriptor, "wb") as handle:
+            _encode(pixels, suffix, icc_profile, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give what a plain open() would
+        _publish(temporary, path, overwrite)
+    except OSError as error:
+        raise OutputError(_describe(error, path)) from error
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+    return path

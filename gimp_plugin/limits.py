@@ -1,0 +1,76 @@
+"""How large a photo may be: a fixed ceiling, and the memory this machine has free, both checked before any pixel
+is decoded (a 1 MB file can declare 20000 x 20000 pixels)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import InputError
+
+MAX_PIXELS = 500_000_000  # 20000 x 25000; L alone then takes 2 GB
+# Peak bytes per pixel while a photo is read, colorized and written, by bytes per sample, with a margin over what
+# bench/bench_memory.py measured (between 12 and 48 MP): 8-bit gray PNG 6.9, RGB JPEG 11.5 (the table path);
+# 16-bit RGB TIFF 17.7, 16-bit gray PNG 27.5, float gray TIFF 35.7 (the per-pixel Lab path).
+BYTES_PER_PIXEL = {1: 14, 2: 36, 4: 44}
+# What the runtime takes besides the photo (onnxruntime, the model, the network's activations): 180-290 MB
+# measured, doubled.
+BASE_BYTES = 600_000_000
+
+
+def check_pixel_count(width: int, height: int, what: str = "the image") -> None:
+    if width < 1 or height < 1:
+        raise InputError(f"{what} is empty ({width} x {height} pixels)")
+    if width * height > MAX_PIXELS:
+        raise InputError(
+            f"{what} is too large: {width} x {height} = {width * height / 1e6:.0f} MP, "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} MP; scale it down first"
+        )
+
+
+def _cgroup_headroom() -> int | None:
+    """Bytes a container (cgroup v2) may still use, when it sets a limit."""
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit == "max":
+            return None
+        return int(limit) - int(Path("/sys/fs/cgroup/memory.current").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now, or None when the system does not say."""
+    found = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            found = None
+    headroom = _cgroup_headroom()
+    if headroom is not None:
+        found = headroom if found is None else min(found, headroom)
+    return found
+
+
+def estimated_peak_bytes(width: int, height: int, bytes_per_sample: int, bytes_per_pixel: int | None = None) -> int:
+    per_pixel = bytes_per_pixel or BYTES_PER_PIXEL.get(bytes_per_sample, max(BYTES_PER_PIXEL.values()))
+    return BASE_BYTES + width * height * per_pixel
+
+
+def check_declared_size(
+    width: int, height: int, bytes_per_sample: int, what: str = "the image", bytes_per_pixel: int | None = None
+) -> None:
+    """Refuse, before decoding, a photo above MAX_PIXELS or one that would not fit in the free memory
+    (``bytes_per_pixel``: what each pixel will cost, when not a photo's BYTES_PER_PIXEL)."""
+    check_pixel_count(width, height, what)
+    need, free = estimated_peak_bytes(width, height, bytes_per_sample, bytes_per_pixel), available_memory()
+    if free is not None and need > free:
+        raise InputError(
+            f"{what} ({width} x {height}, {width * height / 1e6:.0f} MP) needs about {need / 1e9:.1f} GB of memory "
+            f"to colorize, and {free / 1e9:.1f} GB is free; close other programs or scale it down"
+        )
