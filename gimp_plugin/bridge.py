@@ -14,10 +14,10 @@ import subprocess
 import sys
 import threading
 
-PROTOCOL = 1
-CONFIG_NAME = "colorize-config.json"
+from gimp_plugin.colorize_locate import CONFIG_NAME
+from gimp_plugin.protocol import BYTES_PER_SAMPLE, PROTOCOL
+
 WORKER_TIMEOUT_S = 600
-BYTES_PER_SAMPLE = {"u8": 1, "u16": 2, "f32": 4}
 
 
 class BridgeError(Exception):
@@ -204,3 +204,14 @@ def colorize_bytes(job, config, progress=None):
     if core is not None:
         return core.colorize_job(job, progress)
     return run_worker(job, config.get("python"), config.get("project"), progress)
+
+
+def default_render_size(model_path, config, fallback):
+    """The model's own render size when this Python can load it (in-process), else ``fallback``."""
+    core = _in_process_core(config)
+    if core is None:
+        return fallback
+    try:
+        return core.default_render_size(model_path)
+    except Exception:  # a broken model: the run itself will say so
+        return fallback

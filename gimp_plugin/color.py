@@ -156,3 +156,22 @@ _ENCODE_U8 = np.round(linear_to_srgb(np.arange(65536, dtype=np.float32) / 65535)
 def linear_to_u8(linear: np.ndarray) -> np.ndarray:
     """Linear light in [0, 1] to 8-bit sRGB codes, through a 16-bit table (faster than the power function)."""
     return _ENCODE_U8[(linear * np.float32(65535) + np.float32(0.5)).astype(np.uint16)]
+
+
+def to_unit_float(pixels: np.ndarray) -> np.ndarray:
+    """Stored samples (8-bit, 16-bit or float) as float32 in [0, 1]; NaN counts as 0."""
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / np.float32(255)
+    if pixels.dtype == np.uint16:
+        return pixels.astype(np.float32) / np.float32(65535)
+    return np.clip(np.nan_to_num(pixels.astype(np.float32), nan=0.0), 0.0, 1.0)
+
+
+def from_unit_float(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """float values in [0, 1] as samples of ``dtype``: 8-bit and 16-bit rounded (and clipped), float as float32."""
+    dtype = np.dtype(dtype)
+    if dtype == np.uint8:
+        return np.round(np.clip(values, 0, 1) * np.float32(255)).astype(np.uint8)
+    if dtype == np.uint16:
+        return np.round(np.clip(values, 0, 1) * np.float32(65535)).astype(np.uint16)
+    return np.asarray(values, dtype=np.float32)

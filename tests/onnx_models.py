@@ -47,11 +47,13 @@ def build_model(
     output_name: str = "ab",
     metadata: dict[str, str] | None = None,
     fixed_hw: bool = False,
+    gain: float = 1.0,
 ) -> onnx.ModelProto:
-    """An affine colorizer following (or, through the keyword arguments, breaking) the model contract."""
+    """An affine colorizer following (or, through the keyword arguments, breaking) the model contract; ``gain``
+    multiplies what it paints."""
     nodes = [
-        _constant("scale", [A_PER_L, 0.0], [1, 2, 1, 1]),
-        _constant("offset", [A_OFFSET - 50 * A_PER_L, B_CONSTANT], [1, 2, 1, 1]),
+        _constant("scale", [A_PER_L * gain, 0.0], [1, 2, 1, 1]),
+        _constant("offset", [(A_OFFSET - 50 * A_PER_L) * gain, B_CONSTANT * gain], [1, 2, 1, 1]),
         helper.make_node("Mul", [input_name, "scale"], ["scaled"]),
         helper.make_node("Add", ["scaled", "offset"], ["predicted"]),
     ]

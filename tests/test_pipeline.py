@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gimp_plugin import color, pipeline
+from gimp_plugin import color, limits, pipeline
 from gimp_plugin.errors import InputError
 from gimp_plugin.hints import Hints, hints_from_rgba
 from gimp_plugin.pipeline import colorize
@@ -152,7 +152,7 @@ def test_bad_inputs_get_clear_errors(pixels, message, model):
 
 
 def test_huge_images_are_refused_before_any_work(model, monkeypatch):
-    monkeypatch.setattr(pipeline, "MAX_PIXELS", 100)
+    monkeypatch.setattr(limits, "MAX_PIXELS", 100)
     with pytest.raises(InputError, match="too large"):
         colorize(np.zeros((20, 20), np.uint8), model)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gimp_plugin import color, pipeline, table8
+from gimp_plugin import color, render_paths, table8
 from gimp_plugin.pipeline import colorize, inspect_pixels
 from gimp_plugin.resample import bilinear_resize
 
@@ -91,8 +91,9 @@ def test_saturation_zero_is_exact_gray_whatever_the_chroma(chroma_field, texture
 )
 def test_render_size_lightness_equals_the_general_box_filter(shape, size):
     codes = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
-    _, general = pipeline._lightness(codes, inspect_pixels(codes), size, 2, lambda fraction: None)
-    _, _, fast = pipeline._coded_lightness(codes, codes, size, 2, lambda fraction: None)
+    layout = inspect_pixels(codes)
+    general = render_paths.LabPath(codes, layout, 2).measure(size, lambda fraction: None)
+    fast = render_paths.TablePath(codes, layout, 2).measure(size, lambda fraction: None)
     np.testing.assert_allclose(fast, general, atol=1e-3)
 
 

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from gimp_plugin import bridge, worker
+from gimp_plugin import bridge, jobs, worker
 
 
 def request(pixels: np.ndarray, model_path, **extra) -> bytes:
@@ -62,7 +62,7 @@ def test_bad_requests_get_an_error_reply(raw, message):
 
 def test_hint_layers_with_offsets_are_placed_on_the_photo():
     hint = np.full((2, 3, 4), 255, np.uint8)
-    canvas = worker.place_hint_image(hint, (-1, 5), width=4, height=8)
+    canvas = jobs.place_hint_image(hint, (-1, 5), width=4, height=8)
     assert canvas.shape == (8, 4, 4)
     assert canvas[5:7, 0:2, 3].all() and canvas[..., 3].sum() == 4 * 255
 

@@ -1,0 +1,113 @@
+"""A GIMP job, decoded and run: the one place where a protocol header and its raw payloads become a
+``colorize(...)`` call. The worker (``worker``) and the in-process path (``inprocess``) both wrap it.
+
+A job is a header (see docs/model-contract.md, "Worker protocol") and, in order, the bytes of the pixels, the
+hint image and the selection. ``read(n)`` hands over the next ``n`` bytes: from a pipe, or from a job in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import limits
+from .errors import InputError
+from .hints import hints_from_rgba
+from .model import ColorizationModel, load_model
+from .pipeline import Progress, colorize, render_shape
+from .protocol import PROTOCOL, SAMPLE_TYPES
+
+Reader = Callable[[int], bytes]
+FORMATS = {name: np.dtype(kind) for name, kind in SAMPLE_TYPES.items()}
+FORMAT_OF_DTYPE = {dtype: name for name, dtype in FORMATS.items()}
+
+
+@dataclass
+class Job:
+    header: dict
+    pixels: np.ndarray
+    hints: np.ndarray | None  # the hint image as sent (RGBA or gray+alpha), at its own size
+    selection: np.ndarray | None
+
+
+def _spec(spec: dict, default_channels: int) -> tuple[int, int, int, np.dtype]:
+    try:
+        width, height = int(spec["width"]), int(spec["height"])
+        channels = int(spec.get("channels") or default_channels)
+        dtype = FORMATS[spec["format"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"bad request header: {error!r} in {spec}") from error
+    if width < 1 or height < 1 or channels not in (1, 2, 3, 4):
+        raise InputError(f"bad image size in request: {width} x {height} x {channels}")
+    return width, height, channels, dtype
+
+
+def _payload(read: Reader, spec: dict, default_channels: int, what: str) -> np.ndarray:
+    width, height, channels, dtype = _spec(spec, default_channels)
+    # Before reading a byte: a header may announce more than this machine holds.
+    limits.check_declared_size(width, height, dtype.itemsize, what)
+    expected = width * height * channels * dtype.itemsize
+    data = read(expected)
+    if len(data) != expected:
+        raise InputError(f"request ended early: expected {expected} bytes of {what}, got {len(data)}")
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return np.frombuffer(data, dtype=dtype).reshape(shape)
+
+
+def decode(header: dict, read: Reader) -> Job:
+    """The arrays a header announces, read in order with ``read``. InputError on any mismatch."""
+    if not isinstance(header, dict) or header.get("protocol") != PROTOCOL:
+        found = header.get("protocol") if isinstance(header, dict) else header
+        raise InputError(f"protocol {found!r} not understood; this runtime speaks {PROTOCOL}")
+    pixels = _payload(read, header, 1, "the image")
+    hints = _payload(read, header["hints"], 4, "the hint layer") if header.get("hints") else None
+    selection = None
+    if header.get("selection"):
+        spec = dict(header["selection"], width=header["width"], height=header["height"], channels=1)
+        selection = _payload(read, spec, 1, "the selection")
+    return Job(header, pixels, hints, selection)
+
+
+def place_hint_image(image: np.ndarray, offset, width: int, height: int) -> np.ndarray:
+    """Put a hint image whose top-left sits at ``offset`` on the photo onto a transparent canvas of the photo's
+    size (a GIMP layer can be smaller than, or stick out of, the photo). Without an offset it is returned as is,
+    to be scaled over the whole photo."""
+    if offset is None:
+        return image
+    offset_x, offset_y = (int(v) for v in offset)
+    canvas = np.zeros((height, width, image.shape[2]), image.dtype)
+    top, left = max(0, offset_y), max(0, offset_x)
+    bottom, right = min(height, offset_y + image.shape[0]), min(width, offset_x + image.shape[1])
+    if bottom > top and right > left:
+        canvas[top:bottom, left:right] = image[top - offset_y : bottom - offset_y, left - offset_x : right - offset_x]
+    return canvas
+
+
+def run(job: Job, model: ColorizationModel, progress: Progress | None = None) -> np.ndarray:
+    """Colorize a decoded job; the result has the pixels' sample format (float jobs give float32)."""
+    header, (height, width) = job.header, job.pixels.shape[:2]
+    render_size = header.get("render_size") or None
+    hints = None
+    if job.hints is not None:
+        placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
+        hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
+    saturation = header.get("saturation", 1.0)
+    if not isinstance(saturation, (int, float)):
+        raise InputError(f"bad request header: saturation {saturation!r} is not a number")
+    result = colorize(job.pixels, model, render_size=render_size, saturation=float(saturation), hints=hints,
+                      selection=job.selection, progress=progress)  # fmt: skip
+    return result.astype(job.pixels.dtype, copy=False)
+
+
+def execute(header: dict, read: Reader, progress: Progress | None = None, models: dict | None = None) -> np.ndarray:
+    """Decode and run one job. ``models`` caches loaded models by path across jobs (in-process GIMP sessions)."""
+    job = decode(header, read)
+    path = header.get("model") or None
+    model = models.get(path) if models is not None else None
+    if model is None:
+        model = load_model(path)
+        if models is not None:
+            models[path] = model
+    return run(job, model, progress)
