@@ -36,7 +36,7 @@ def chroma(pixels):
 
 
 def call(plugin, image, layer, output=0, use_selection=True, hint_layer="", render_size=0, saturation=1.0):
-    plugin.colorize(image, layer, 0, render_size, saturation, output, use_selection, hint_layer)
+    plugin.colorize(image, layer, "colorize.onnx", render_size, saturation, output, use_selection, hint_layer)
 
 
 def test_registration_passes_gimpfus_checks(gimp2):
@@ -56,12 +56,21 @@ def test_registration_passes_gimpfus_checks(gimp2):
     ]
 
 
-def test_file_is_python2_compatible_syntax():
+def test_the_model_is_stored_by_name(gimp2):
+    plugin, gimp, gimpfu = gimp2
+    entry = gimpfu.REGISTERED["python-fu-colorize"]
+    model = entry["params"][2]
+    assert model[0] == gimpfu.PF_RADIO and model[3] == "colorize.onnx"
+    assert ("colorize.onnx", "colorize.onnx") in model[4]
+
+
+def test_files_gimp_2_imports_are_python2_compatible_syntax():
     tree = ast.parse(PLUGIN.read_text())
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)], "no f-strings in a Python 2.7 file"
-    bridge = ast.parse((ROOT / "gimp_plugin" / "bridge.py").read_text())
-    assert not [n for n in ast.walk(bridge) if isinstance(n, (ast.JoinedStr, ast.AnnAssign))]
-    assert not [n for n in ast.walk(bridge) if isinstance(n, ast.FunctionDef) and n.returns is not None]
+    for name in ("bridge.py", "protocol.py", "colorize_locate.py"):
+        module = ast.parse((ROOT / "gimp_plugin" / name).read_text())
+        assert not [n for n in ast.walk(module) if isinstance(n, (ast.JoinedStr, ast.AnnAssign))], name
+        assert not [n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.returns is not None], name
 
 
 def test_gray_layer_becomes_a_colored_layer_above(gimp2):
@@ -129,3 +138,11 @@ def test_high_bit_depth_is_refused_with_advice(gimp2):
     layer = image.add("photo", gray())
     call(plugin, image, layer)
     assert "8-bit" in gimpfu.pdb.messages[0] and image.history == []
+
+
+def test_a_model_gone_from_the_folder_is_named_not_swapped(gimp2):
+    plugin, gimp, gimpfu = gimp2
+    image = gimp.Image(base_type=gimpfu.GRAY)
+    layer = image.add("scan", gray())
+    plugin.colorize(image, layer, "removed.onnx", 0, 1.0, 0, True, "")
+    assert "'removed.onnx' is no longer in" in gimpfu.pdb.messages[-1] and len(image.layers) == 1

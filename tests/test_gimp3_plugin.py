@@ -135,20 +135,71 @@ def test_hint_layer_moves_color_and_is_hidden_after(gimp3):
     hints[10:20, 10:20] = [0.0, 0.2, 1.0, 1.0]  # blue stroke
     hint_layer = image.add_layer("Color hints", hints)
     source = image.add_layer("photo", np.full((48, 64, 3), 0.5, np.float32))
-    status, message = run(plugin, Gimp, image, [source], output="replace", hint_layer="Color hints")
+    status, message = run(plugin, Gimp, image, [source], output="replace", hint_layer=hint_layer)
     assert status == Gimp.PDBStatusType.SUCCESS, message
     lab = color.rgb_to_lab(source.pixels)
     assert lab[12:18, 12:18, 2].mean() < -10 < 10 < lab[30:, 40:, 2].mean()
     assert hint_layer.visible is False and image.get_layer_by_name("Color hints") is hint_layer
 
 
-def test_missing_hint_layer_is_an_error_and_changes_nothing(gimp3):
+@pytest.mark.parametrize("which", ["opaque", "itself"])
+def test_an_unsuitable_hint_layer_is_explained_and_changes_nothing(gimp3, which):
     plugin, Gimp = gimp3
     image = Gimp.Image()
+    opaque = image.add_layer("Opaque", np.full((48, 64, 3), 0.2, np.float32))
     source = image.add_layer("photo", np.full((48, 64, 3), 0.5, np.float32))
-    status, message = run(plugin, Gimp, image, [source], hint_layer="nope")
-    assert status == Gimp.PDBStatusType.EXECUTION_ERROR and "nope" in message
+    status, message = run(plugin, Gimp, image, [source], hint_layer=opaque if which == "opaque" else source)
+    expected = "has no alpha channel" if which == "opaque" else "is the layer being colorized"
+    assert status == Gimp.PDBStatusType.EXECUTION_ERROR and expected in message
     assert image.history == []
+
+
+def test_render_size_is_a_choice_with_its_meaning(gimp3):
+    plugin, Gimp = gimp3
+    procedure = procedure_of(plugin)
+    assert procedure.arguments["render-size"]["choice"].nicks == ["auto", "fast", "detailed"]
+    assert procedure.arguments["render-size"]["default"] == "auto"
+    image = Gimp.Image()
+    source = image.add_layer("photo", np.repeat(gray_pixels()[..., None], 3, 2))
+    status, message = run(plugin, Gimp, image, [source], render_size="fast")
+    assert status == Gimp.PDBStatusType.SUCCESS, message
+
+
+def test_the_dialog_preview_shows_the_colors_of_the_result_and_changes_nothing(gimp3):
+    plugin, Gimp = gimp3
+    from gi.repository import GimpUi, GLib
+
+    image = Gimp.Image(base_type=Gimp.ImageBaseType.GRAY, width=640, height=480)
+    pixels = np.kron(gray_pixels(), np.ones((10, 10), np.float32))  # 480 x 640
+    source = image.add_layer("scan", pixels)
+    seen = {}
+
+    def look(dialog):
+        GLib.run_timeouts()  # the first drawing, as the dialog opens
+        preview_box = dialog.get_content_area().children[0]
+        area = preview_box.children[0].children[0]
+        seen["first"] = area.drawn
+        config.set_property("saturation", 0.0)  # a change redraws it
+        GLib.run_timeouts()
+        seen["gray"] = area.drawn
+        seen["label"] = preview_box.children[1].text
+        GimpUi.ProcedureDialog.RESPONSE = False
+
+    procedure = procedure_of(plugin)
+    config = procedure.create_config()
+    GimpUi.ProcedureDialog.ON_RUN = look
+    try:
+        status, _ = procedure.run_func(procedure, Gimp.RunMode.INTERACTIVE, image, [source], config, None)
+    finally:
+        GimpUi.ProcedureDialog.ON_RUN, GimpUi.ProcedureDialog.RESPONSE = None, True
+    assert status == Gimp.PDBStatusType.CANCEL and image.history == [] and image.undo_groups == 0
+    width, height, image_type, data, stride = seen["first"]
+    assert (width, height) == (64, 48), "the test model renders at 64: the preview shows that render"
+    rgba = np.frombuffer(data, np.uint8).reshape(height, width, 4) / 255.0
+    assert chroma(rgba).mean() > 10, "the preview is in color"
+    final = np.frombuffer(seen["gray"][3], np.uint8).reshape(height, width, 4) / 255.0
+    assert chroma(final).mean() < 1, "saturation 0 redraws it gray"
+    assert "rendered at 64 x 48" in seen["label"]
 
 
 def test_broken_model_leaves_the_image_untouched(gimp3, tmp_path):

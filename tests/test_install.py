@@ -36,15 +36,20 @@ def test_gimp_plugins_install_idempotently_and_uninstall_exactly(tmp_path):
     (gimp2 / "someone-else.py").write_text("# not ours")
     first = run("--dev", "--gimp-dir", gimp3, "--gimp-dir", gimp2, env=env)
     assert first.returncode == 0, first.stderr
-    assert "already installed" in first.stdout, "the venv was right: pip was not run again"
     plugin = gimp3 / "colorize" / "colorize.py"
     assert plugin.is_file() and os.access(plugin, os.X_OK)
     config = json.loads((gimp3 / "colorize" / "colorize-config.json").read_text())
     assert config["project"] == str(ROOT) and config["python"].endswith("/.venv/bin/python")
     assert (gimp2 / "colorize_gimp2.py").is_file() and os.access(gimp2 / "colorize_gimp2.py", os.X_OK)
+    for helper in (gimp2 / "colorize_locate.py", gimp3 / "colorize" / "colorize_locate.py",
+                   gimp3 / "colorize" / "colorize_preview.py"):  # fmt: skip
+        assert helper.is_file() and not os.access(helper, os.X_OK), "GIMP must not take a helper for a plug-in"
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "manifest"}
-    assert run("--dev", "--gimp-dir", gimp3, "--gimp-dir", gimp2, env=env).returncode == 0
+    second = run("--dev", "--gimp-dir", gimp3, "--gimp-dir", gimp2, env=env)
+    assert second.returncode == 0, second.stderr
+    assert "already installed" in second.stdout, "the venv was right: pip was not run again"
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps, "a second run rewrites nothing"
     assert run("--uninstall", env=env).returncode == 0
     assert not (gimp3 / "colorize").exists() and not (gimp2 / "colorize_gimp2.py").exists()
+    assert not (gimp2 / "colorize_locate.py").exists()
     assert (gimp2 / "someone-else.py").read_text() == "# not ours"

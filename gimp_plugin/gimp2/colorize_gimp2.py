@@ -9,7 +9,6 @@ worker has returned a result.
 
 from __future__ import absolute_import, division, print_function
 
-import json
 import os
 import sys
 
@@ -18,6 +17,7 @@ from gimpfu import (
     PF_DRAWABLE,
     PF_IMAGE,
     PF_OPTION,
+    PF_RADIO,
     PF_SLIDER,
     PF_SPINNER,
     PF_STRING,
@@ -31,30 +31,30 @@ from gimpfu import (
     register,
 )  # fmt: skip
 
-PLUGIN_DIR = os.path.dirname(os.path.realpath(__file__))
+HERE = os.path.dirname(os.path.realpath(__file__))
+PLUGIN_DIR = HERE
 OUTPUTS = ["New layer above", "Replace the layer"]
 
 
-def load_bridge(plugin_dir=None):
-    plugin_dir = plugin_dir or PLUGIN_DIR
-    project = os.path.dirname(os.path.dirname(plugin_dir))
-    config_path = os.path.join(plugin_dir, "colorize-config.json")
-    if os.path.isfile(config_path):
-        with open(config_path) as handle:
-            project = json.load(handle).get("project", project)
-    if project not in sys.path:
-        sys.path.insert(0, project)
-    from gimp_plugin import bridge
+def load_bridge():
+    """(bridge, settings) of the Colorize project this plug-in belongs to (see colorize_locate.py)."""
+    for folder in (HERE, os.path.dirname(HERE)):  # installed beside this file; in the repository, one folder up
+        if os.path.isfile(os.path.join(folder, "colorize_locate.py")) and folder not in sys.path:
+            sys.path.insert(0, folder)
+    import colorize_locate
 
-    return bridge, bridge.read_config(plugin_dir)
+    return colorize_locate.load_bridge(PLUGIN_DIR)
 
 
 def _models():
+    """The model choices as (label, file name) pairs: GIMP stores the name, so a changed folder never silently
+    swaps one model for another."""
     try:
         bridge, settings = load_bridge()
-        return bridge.list_models(settings["models"])
+        names = bridge.list_models(settings["models"])
     except Exception:  # register anyway: running it then explains what is wrong
-        return ["colorize.onnx"]
+        names = ["colorize.onnx"]
+    return tuple((name, name) for name in names)
 
 
 def _region_bytes(drawable, x, y, width, height):
@@ -95,14 +95,15 @@ def _hints(image, drawable, name):
                    "channels": layer.bpp, "offset": offset}  # fmt: skip
 
 
-def compute(image, drawable, model_index, render_size, saturation, use_selection, hint_layer):
+def compute(image, drawable, model_name, render_size, saturation, use_selection, hint_layer):
     """The colorized pixels of ``drawable`` (bytes, channels); raises on any failure, changing nothing."""
     if pdb.gimp_image_get_precision(image) not in (100, 150):  # GIMP_PRECISION_U8_LINEAR / _GAMMA
         raise ValueError("GIMP 2.10's Python-Fu reads 8-bit pixels only: convert the image to 8-bit "
                          "(Image > Precision) or use GIMP 3")  # fmt: skip
     bridge, settings = load_bridge()
-    models = bridge.list_models(settings["models"])
-    model = os.path.join(settings["models"], models[min(int(model_index), len(models) - 1)])
+    model = os.path.join(settings["models"], model_name)
+    if not os.path.isfile(model):
+        raise ValueError("the model '%s' is no longer in %s; choose another" % (model_name, settings["models"]))
     width, height = drawable.width, drawable.height
     _, hints = _hints(image, drawable, hint_layer)
     job = bridge.Job(
@@ -126,9 +127,9 @@ def _write(layer, data, replace):
     layer.update(0, 0, width, height)
 
 
-def colorize(image, drawable, model_index, render_size, saturation, output, use_selection, hint_layer):
+def colorize(image, drawable, model_name, render_size, saturation, output, use_selection, hint_layer):
     try:
-        result, channels = compute(image, drawable, model_index, render_size, saturation, use_selection, hint_layer)
+        result, channels = compute(image, drawable, model_name, render_size, saturation, use_selection, hint_layer)
     except Exception as error:  # BridgeError, ValueError, MemoryError...: show it, change nothing
         pdb.gimp_progress_end()
         pdb.gimp_message("Colorize failed, the image was not changed: %s" % (str(error) or "out of memory"))
@@ -170,7 +171,7 @@ register(
     [
         (PF_IMAGE, "image", "Input image", None),
         (PF_DRAWABLE, "drawable", "Input layer", None),
-        (PF_OPTION, "model", "Model", 0, _models()),
+        (PF_RADIO, "model", "Model", "colorize.onnx", _models()),
         (PF_SPINNER, "render_size", "Render size (0: the model's default)", 0, (0, 2048, 32)),
         (PF_SLIDER, "saturation", "Saturation", 1.0, (0.0, 3.0, 0.05)),
         (PF_OPTION, "output", "Output", 0, OUTPUTS),

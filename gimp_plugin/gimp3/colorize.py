@@ -3,7 +3,8 @@
 
 A thin adapter: read each layer's pixels, hand them to Colorize's core (in-process, or through the worker of the
 project's virtual environment), and write the result back in one undo step. Nothing in the image changes until
-every layer has been colorized, so a failure leaves the image exactly as it was.
+every layer has been colorized, so a failure leaves the image exactly as it was. The dialog shows a preview made
+by the same core (colorize_preview.py, beside this file).
 """
 
 import os
@@ -18,25 +19,25 @@ from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 PROCEDURE = "python-fu-colorize"
 MENU_PATH = "<Image>/Filters/Colors"
-PLUGIN_DIR = os.path.dirname(os.path.realpath(__file__))
+HERE = os.path.dirname(os.path.realpath(__file__))
+PLUGIN_DIR = HERE
 OUTPUT_NEW_LAYER, OUTPUT_REPLACE = "new-layer", "replace"
+# Render size choices: nick -> (pixels, label); 0 means the model's own default.
+RENDER_SIZES = {
+    "auto": (0, "Automatic (the model's default)"),
+    "fast": (256, "Fast (256 px)"),
+    "detailed": (768, "Detailed (768 px)"),
+}
 
 
-def _load_bridge(plugin_dir=None):
-    """Import the shared bridge from the Colorize project that install.sh recorded."""
-    import json
+def load_bridge():
+    """(bridge, settings) of the Colorize project this plug-in belongs to (see colorize_locate.py)."""
+    for folder in (HERE, os.path.dirname(HERE)):  # installed beside this file; in the repository, one folder up
+        if os.path.isfile(os.path.join(folder, "colorize_locate.py")) and folder not in sys.path:
+            sys.path.insert(0, folder)
+    import colorize_locate
 
-    plugin_dir = plugin_dir or PLUGIN_DIR
-    config_path = os.path.join(plugin_dir, "colorize-config.json")
-    project = os.path.dirname(os.path.dirname(plugin_dir))  # running from the repository itself
-    if os.path.isfile(config_path):
-        with open(config_path) as handle:
-            project = json.load(handle).get("project", project)
-    if project not in sys.path:
-        sys.path.insert(0, project)
-    from gimp_plugin import bridge
-
-    return bridge, bridge.read_config(plugin_dir)
+    return colorize_locate.load_bridge(PLUGIN_DIR)
 
 
 def _error(procedure, message, status=None):
@@ -49,34 +50,76 @@ def _is_high_precision(image):
     return precision not in (Gimp.Precision.U8_NON_LINEAR, Gimp.Precision.U8_LINEAR, Gimp.Precision.U8_PERCEPTUAL)
 
 
-def _read(drawable, babl_format, x, y, width, height, abyss=None):
+def _read(drawable, babl_format, x, y, width, height, scale=1.0, abyss=None):
+    """Pixels of ``drawable`` in the rectangle (x, y, width, height) of its ``scale``d copy."""
     rect = Gegl.Rectangle.new(x, y, width, height)
     abyss = Gegl.AbyssPolicy.CLAMP if abyss is None else abyss
-    return bytes(drawable.get_buffer().get(rect, 1.0, babl_format, abyss))
+    return bytes(drawable.get_buffer().get(rect, scale, babl_format, abyss))
 
 
-def _selection_bytes(image, drawable, width, height):
-    """The selection's coverage (0..1 floats) over the drawable, or None when nothing is selected."""
+def _scaled(value, scale):
+    return max(1, int(round(value * scale)))
+
+
+def _selection_bytes(image, drawable, width, height, scale):
+    """The selection's coverage (one byte per pixel) over the drawable, or None when nothing is selected."""
     if Gimp.Selection.is_empty(image):
         return None
     _, offset_x, offset_y = drawable.get_offsets()
-    return _read(image.get_selection(), "Y float", offset_x, offset_y, width, height)
+    x, y = int(round(offset_x * scale)), int(round(offset_y * scale))
+    return _read(image.get_selection(), "Y u8", x, y, width, height, scale, Gegl.AbyssPolicy.NONE)
 
 
-def _hint_bytes(image, drawable, hint_layer_name, width, height):
-    """The hint layer's RGBA pixels aligned with the drawable, or None."""
-    if not hint_layer_name:
-        return None, None
-    layer = image.get_layer_by_name(hint_layer_name)
+def hint_layer_of(config, drawable):
+    """The hint layer the user chose, or None; ValueError when it cannot hold hints."""
+    layer = config.get_property("hint-layer")
     if layer is None:
-        raise ValueError(f"no layer named '{hint_layer_name}' for color hints")
+        return None
+    if layer == drawable:
+        raise ValueError(f"'{layer.get_name()}' is the layer being colorized; choose a transparent layer with "
+                         "color strokes as the hint layer")  # fmt: skip
     if not layer.has_alpha():
-        raise ValueError(f"the hint layer '{hint_layer_name}' has no alpha channel: paint hints on a transparent layer")
+        raise ValueError(f"the hint layer '{layer.get_name()}' has no alpha channel: paint hints on a transparent "
+                         "layer (Layer > Transparency > Add Alpha Channel)")  # fmt: skip
+    return layer
+
+
+def _hints(config, drawable, width, height, scale):
+    """The hint layer's 8-bit RGBA pixels aligned with the drawable (at ``scale``), or None."""
+    layer = hint_layer_of(config, drawable)
+    if layer is None:
+        return None
     _, offset_x, offset_y = drawable.get_offsets()
     _, hint_x, hint_y = layer.get_offsets()
+    x, y = int(round((offset_x - hint_x) * scale)), int(round((offset_y - hint_y) * scale))
     # Outside the hint layer there are no hints: read transparent there, not the clamped edge.
-    data = _read(layer, "R'G'B'A float", offset_x - hint_x, offset_y - hint_y, width, height, Gegl.AbyssPolicy.NONE)
-    return layer, data
+    data = _read(layer, "R'G'B'A u8", x, y, width, height, scale, Gegl.AbyssPolicy.NONE)
+    return {"data": data, "width": width, "height": height, "format": "u8", "channels": 4, "offset": [0, 0]}
+
+
+def render_size(config):
+    return RENDER_SIZES.get(config.get_property("render-size"), (0, ""))[0]
+
+
+def model_path(config, settings):
+    name = config.get_property("model")
+    return os.path.join(settings["models"], name) if name else None
+
+
+def read_job(bridge, settings, image, drawable, config, scale=1.0):
+    """A bridge.Job for ``drawable`` read at ``scale`` (1: full size, at the image's precision; below 1: 8-bit,
+    for the preview), with its hints and selection."""
+    width, height = _scaled(drawable.get_width(), scale), _scaled(drawable.get_height(), scale)
+    high = scale == 1.0 and _is_high_precision(image)
+    babl_format, sample_format = ("R'G'B'A float", "f32") if high else ("R'G'B'A u8", "u8")
+    use_selection = config.get_property("use-selection")
+    return bridge.Job(
+        _read(drawable, babl_format, 0, 0, width, height, scale), width, height, 4, sample_format,
+        model=model_path(config, settings), render_size=render_size(config) or None,
+        saturation=config.get_property("saturation"), hints=_hints(config, drawable, width, height, scale),
+        selection=_selection_bytes(image, drawable, width, height, scale) if use_selection else None,
+        selection_format="u8",
+    )  # fmt: skip
 
 
 class Work:
@@ -88,27 +131,14 @@ class Work:
 
 def colorize_layers(image, drawables, config, bridge, settings, progress):
     """Colorize every drawable; returns a list of Work. Raises on failure, before any change to the image."""
-    model_name = config.get_property("model")
-    model_path = os.path.join(settings["models"], model_name) if model_name else None
-    high = _is_high_precision(image)
-    sample_format = "f32" if high else "u8"
     works = []
     for index, drawable in enumerate(drawables):
-        width, height = drawable.get_width(), drawable.get_height()
-        babl_format = "R'G'B'A float" if high else "R'G'B'A u8"
-        pixels = _read(drawable, babl_format, 0, 0, width, height)
-        _, hint_data = _hint_bytes(image, drawable, config.get_property("hint-layer"), width, height)
-        selection = _selection_bytes(image, drawable, width, height) if config.get_property("use-selection") else None
-        job = bridge.Job(
-            pixels, width, height, 4, sample_format, model=model_path,
-            render_size=config.get_property("render-size") or None, saturation=config.get_property("saturation"),
-            hints=None if hint_data is None else {"data": hint_data, "width": width, "height": height, "format": "f32"},
-            selection=selection,
-        )  # fmt: skip
+        job = read_job(bridge, settings, image, drawable, config)
         share = 1.0 / len(drawables)
         result, _ = bridge.colorize_bytes(
             job, settings, lambda fraction, i=index, s=share: progress((i + fraction) * s)
         )
+        babl_format = "R'G'B'A float" if job.sample_format == "f32" else "R'G'B'A u8"
         works.append(Work(drawable, result, babl_format))
     return works
 
@@ -124,8 +154,10 @@ def _write(drawable, work, replace):
     drawable.update(0, 0, width, height)
 
 
-def apply_results(image, works, output, hint_layer_name):
-    """Write every result into the image as one undo step."""
+def apply_results(image, works, output, hint_layer):
+    """Write every result into the image as one undo step. If writing fails, the layers this added are removed
+    again before the error goes on."""
+    added = []
     image.undo_group_start()
     try:
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
@@ -141,43 +173,61 @@ def apply_results(image, works, output, hint_layer_name):
             )  # fmt: skip
             _, offset_x, offset_y = source.get_offsets()
             image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
+            added.append(layer)
             layer.set_offsets(offset_x, offset_y)
             _write(layer, work, replace=False)
-        if hint_layer_name:
-            hint_layer = image.get_layer_by_name(hint_layer_name)
-            if hint_layer is not None:
-                hint_layer.set_visible(False)  # kept for another run, hidden so the result shows
+        if hint_layer is not None:
+            hint_layer.set_visible(False)  # kept for another run, hidden so the result shows
+    except Exception:
+        for layer in added:
+            image.remove_layer(layer)
+        raise
     finally:
         image.undo_group_end()
 
 
-def run(procedure, run_mode, image, drawables, config, run_data):
-    if run_mode == Gimp.RunMode.INTERACTIVE:
-        from gi.repository import GimpUi
+def _show_dialog(procedure, config, image, layers):
+    """The dialog, with a live preview of the first layer; True on OK."""
+    from gi.repository import GimpUi
 
-        GimpUi.init("colorize")
-        dialog = GimpUi.ProcedureDialog.new(procedure, config, "Colorize")
-        dialog.fill(None)
-        if not dialog.run():
-            dialog.destroy()
-            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
-        dialog.destroy()
+    GimpUi.init("colorize")
+    dialog = GimpUi.ProcedureDialog.new(procedure, config, "Colorize")
+    try:
+        import colorize_preview
+
+        colorize_preview.attach(dialog, config, image, layers[0], sys.modules[__name__])
+    except Exception as error:  # no preview is better than no dialog
+        sys.stderr.write(f"colorize: no preview ({error})\n")
+    dialog.fill(None)
+    accepted = dialog.run()
+    dialog.destroy()
+    return accepted
+
+
+def run(procedure, run_mode, image, drawables, config, run_data):
     layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
     if not layers:
         return _error(procedure, "Colorize works on layers: select one or more (not a group, mask or channel).",
                       Gimp.PDBStatusType.CALLING_ERROR)  # fmt: skip
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        if HERE not in sys.path:
+            sys.path.insert(0, HERE)  # colorize_preview.py
+        if not _show_dialog(procedure, config, image, layers):
+            return procedure.new_return_values(Gimp.PDBStatusType.CANCEL, GLib.Error())
     try:
-        bridge, settings = _load_bridge()
+        bridge, settings = load_bridge()
     except Exception as error:
         return _error(procedure, f"Colorize is not installed correctly ({error}). Run ./install.sh again.")
     Gimp.progress_init("Colorizing...")
     try:
         works = colorize_layers(image, layers, config, bridge, settings, Gimp.progress_update)
+        apply_results(image, works, config.get_property("output"), config.get_property("hint-layer"))
     except (bridge.BridgeError, ValueError, MemoryError) as error:
-        Gimp.progress_end()
         return _error(procedure, f"Colorize failed, the image was not changed: {str(error) or 'out of memory'}")
-    apply_results(image, works, config.get_property("output"), config.get_property("hint-layer"))
-    Gimp.progress_end()
+    except Exception as error:  # a failure while writing: the layers it added are gone again; say what happened
+        return _error(procedure, f"Colorize failed while writing the result: {error!r}")
+    finally:
+        Gimp.progress_end()
     Gimp.displays_flush()
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
@@ -202,20 +252,22 @@ class Colorize(Gimp.PlugIn):
         procedure.set_documentation(
             "Colorize black-and-white photos",
             "Adds natural color to the selected layers with a neural network, keeping their luminance. "
-            "Paint color hints on a transparent layer and name it to guide the colors.",
+            "Paint color hints on a transparent layer and choose it as the hint layer to guide the colors.",
             name,
         )
         procedure.set_attribution("Colorize developers", "Colorize developers", "2026")
         try:
-            bridge, settings = _load_bridge()
+            bridge, settings = load_bridge()
             models = bridge.list_models(settings["models"])
         except Exception:  # still register, so the menu entry appears and explains the problem when run
             models = ["colorize.onnx"]
         flags = GObject.ParamFlags.READWRITE
         procedure.add_choice_argument("model", "_Model", "ONNX model from the models folder",
                                       _choice([(m, m) for m in models]), models[0], flags)  # fmt: skip
-        render_help = "Longer side the network sees (0: the model's default); larger is slower"
-        procedure.add_int_argument("render-size", "_Render size", render_help, 0, 2048, 0, flags)
+        procedure.add_choice_argument(
+            "render-size", "_Render size", "How large the network sees the photo: larger is slower, not always better",
+            _choice([(nick, label) for nick, (_, label) in RENDER_SIZES.items()]), "auto", flags,
+        )  # fmt: skip
         procedure.add_double_argument("saturation", "_Saturation", "Scale of the added color", 0.0, 3.0, 1.0, flags)
         procedure.add_choice_argument(
             "output", "_Output", "Where the result goes",
@@ -224,8 +276,8 @@ class Colorize(Gimp.PlugIn):
         )  # fmt: skip
         procedure.add_boolean_argument("use-selection", "Use _selection", "Only color the selection (soft edges kept)",
                                        True, flags)  # fmt: skip
-        procedure.add_string_argument("hint-layer", "_Hint layer", "Name of a transparent layer with color strokes "
-                                      "(empty: no hints)", "", flags)  # fmt: skip
+        procedure.add_layer_argument("hint-layer", "_Hint layer", "A transparent layer with color strokes or dots "
+                                     "(none: no hints)", True, flags)  # fmt: skip
         return procedure
 
 

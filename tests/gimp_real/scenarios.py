@@ -1,4 +1,4 @@
-# Runs inside a real GIMP 3 (gimp-console-3.0 --batch-interpreter=python-fu-eval -b - < scenarios.py).
+# Runs inside a real GIMP 3 (gimp-console --batch-interpreter=python-fu-eval -b - < scenarios.py).
 # Each scenario builds an image, calls python-fu-colorize through the PDB like a script would, and records the
 # outcome and the pixels in $COLORIZE_RESULTS (JSON) for tests/test_gimp_real.py to check.
 import base64
@@ -137,8 +137,57 @@ if MODE in ("all",):
         buffer = hints.get_buffer()
         buffer.set(Gegl.Rectangle.new(0, 0, WIDTH, HEIGHT), "R'G'B'A u8", bytes(stroke))
         buffer.flush()
-        ok, message = run(image, layers, output="replace", hint_layer="Color hints")
+        ok, message = run(image, layers, output="replace", hint_layer=hints)
         record(name, image, ok, message)
+
+    @scenario("opaque_hint_layer")
+    def _(name):
+        image, layers = new_image(Gimp.ImageBaseType.RGB, ["opaque", "photo"])
+        before = pixels(layers[1])
+        ok, message = run(image, [layers[1]], hint_layer=layers[0])
+        record(name, image, ok, message, before)
+
+    @scenario("render_size_fast")
+    def _(name):
+        image, layers = new_image(Gimp.ImageBaseType.RGB, ["photo"])
+        ok, message = run(image, layers, output="replace", render_size="fast")
+        record(name, image, ok, message)
+
+    @scenario("preview_timing")
+    def _(name):
+        """The dialog preview's work (read at the render scale, colorize) on a 12 MP photo, timed."""
+        import importlib.util
+        import sys
+        import time
+
+        folder = os.path.join(os.environ["GIMP3_DIRECTORY"], "plug-ins", "colorize")
+        sys.path.insert(0, folder)
+        spec = importlib.util.spec_from_file_location("colorize", os.path.join(folder, "colorize.py"))
+        adapter = importlib.util.module_from_spec(spec)
+        sys.modules["colorize"] = adapter
+        spec.loader.exec_module(adapter)
+        import colorize_preview
+
+        image = Gimp.Image.new(4000, 3000, Gimp.ImageBaseType.GRAY)
+        layer = Gimp.Layer.new(image, "big", 4000, 3000, Gimp.ImageType.GRAY_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
+        image.insert_layer(layer, None, 0)
+        buffer = layer.get_buffer()
+        row = bytes((x * 255) // 4000 for x in range(4000))
+        buffer.set(Gegl.Rectangle.new(0, 0, 4000, 3000), "Y' u8", row * 3000)
+        buffer.flush()
+        config = PDB.lookup_procedure("python-fu-colorize").create_config()
+        models = os.path.join(os.path.dirname(os.environ["COLORIZE_RESULTS"]), "models")
+        if os.path.isfile(os.path.join(models, "shipped.onnx")):  # the real network, for a real time
+            config.set_property("model", "shipped.onnx")
+        image.clean_all()  # so that any change the preview made would show as a dirty image
+        seconds, shapes = [], []
+        for saturation in (1.0, 0.8, 1.2):
+            config.set_property("saturation", saturation)
+            started = time.perf_counter()
+            width, height, rgba, size = colorize_preview.render(adapter, config, image, layer)
+            seconds.append(time.perf_counter() - started)
+            shapes.append([width, height, len(rgba), size])
+        RESULTS[name] = {"seconds": seconds, "shapes": shapes, "dirty": image.is_dirty()}
 
 
 if MODE in ("all", "worker"):

@@ -34,6 +34,8 @@ def register(proc_name, blurb, help, author, copyright, date, label, imagetypes,
             raise error("parameter name contains illegal characters")
         if entry[0] == PF_OPTION and not 0 <= entry[3] < len(entry[4]):
             raise error("option default out of range")
+        if entry[0] == PF_RADIO and not all(len(option) == 2 for option in entry[4]):
+            raise error("radio options are (label, value) pairs")
         if entry[0] in (PF_SLIDER, PF_SPINNER) and not entry[4][0] <= entry[3] <= entry[4][1]:
             raise error("slider default out of range")
     for entry in results:

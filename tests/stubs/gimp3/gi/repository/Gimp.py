@@ -71,6 +71,7 @@ class Config:
     def __init__(self, arguments):
         self.values = {name: spec["default"] for name, spec in arguments.items()}
         self.arguments = arguments
+        self.listeners = []
 
     def get_property(self, name):
         return self.values[name]
@@ -81,7 +82,14 @@ class Config:
             raise ValueError(f"{value!r} is not a choice of {name}")
         if spec["kind"] in ("int", "double") and not spec["min"] <= value <= spec["max"]:
             raise ValueError(f"{value!r} is out of range for {name}")
+        if spec["kind"] == "layer" and not (value is None and spec["none_ok"] or isinstance(value, Layer)):
+            raise TypeError(f"{value!r} is not a layer for {name}")
         self.values[name] = value
+        for _signal, callback in self.listeners:
+            callback(self, name)
+
+    def connect(self, signal, callback):
+        self.listeners.append((signal, callback))
 
 
 class ImageProcedure:
@@ -138,6 +146,9 @@ class ImageProcedure:
     def add_string_argument(self, name, nick, blurb, default, flags):
         self._add(name, kind="string", default=default)
 
+    def add_layer_argument(self, name, nick, blurb, none_ok, flags):
+        self._add(name, kind="layer", none_ok=none_ok, default=None)
+
     def create_config(self):
         return Config(self.arguments)
 
@@ -164,11 +175,12 @@ class Buffer:
         self.owner, self.array = owner, array
 
     def get(self, rect, scale, babl_format, abyss):
+        """The rectangle ``rect`` of the buffer scaled by ``scale`` (nearest sample, as GEGL's level-0 reads)."""
         channels, dtype = _format(babl_format)
         height, width = self.array.shape[:2]
         out = np.zeros((rect.height, rect.width, self.array.shape[2]), np.float32)
-        ys = np.arange(rect.y, rect.y + rect.height)
-        xs = np.arange(rect.x, rect.x + rect.width)
+        ys = np.floor((np.arange(rect.y, rect.y + rect.height) + 0.5) / scale).astype(int)
+        xs = np.floor((np.arange(rect.x, rect.x + rect.width) + 0.5) / scale).astype(int)
         if abyss == Gegl.AbyssPolicy.CLAMP:
             out[:] = self.array[np.clip(ys, 0, height - 1)][:, np.clip(xs, 0, width - 1)]
         else:
@@ -318,6 +330,10 @@ class Image:
     def insert_layer(self, layer, parent, position):
         self.layers.insert(position, layer)
         self.history.append(("insert_layer", layer.name, position))
+
+    def remove_layer(self, layer):
+        self.layers.remove(layer)
+        self.history.append(("remove_layer", layer.name))
 
     def get_item_position(self, item):
         return self.layers.index(item)
