@@ -136,3 +136,31 @@ def test_shipped_model_loads_keeps_lightness_and_paints():
         assert np.abs(lightness - color.gray_to_lightness(pixels / 255.0)).max() < 0.6
     lab = color.rgb_to_lab(colorize(photo, model) / 255.0)
     assert np.hypot(lab[..., 1], lab[..., 2]).mean() > 5, "the shipped model paints visible color"
+
+
+@shipped
+def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
+    """--init-from shipped: one step at a tiny learning rate, exported again, paints like the shipped model."""
+    pytest.importorskip("torch")
+    from PIL import Image
+
+    from tests.test_training import write_photos
+    from training import export
+    from training.from_onnx import chroma_gain
+    from training.train import main as train_main
+
+    photos = write_photos(tmp_path / "photos", 6)
+    argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--init-from", "shipped", "--max-steps", "1",
+            "--lr", "1e-9", "--image-size", "64", "--batch-size", "2", "--cache-side", "64",
+            "--val-count", "2"]  # fmt: skip
+    assert train_main(argv) == 0
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == "shipped"
+    output = tmp_path / "again.onnx"
+    gain = chroma_gain(ColorizationModel(default_model_path()).info.trained_on)  # the export gain, divided out
+    assert export.main([str(tmp_path / "run"), "-o", str(output), "--chroma-gain", str(gain)]) == 0
+    photo = np.asarray(Image.open(ROOT / "examples" / "astronaut_bw.jpg").convert("L").resize((160, 160)))
+    lightness = color.gray_to_lightness(photo / 255.0).astype(np.float32)[None, None]
+    shipped_ab = ColorizationModel(default_model_path()).predict(lightness)
+    tuned_ab = ColorizationModel(output).predict(lightness)
+    assert np.abs(shipped_ab).mean() > 3, "the comparison is between models that paint"
+    assert np.abs(tuned_ab - shipped_ab).mean() < 0.5 and np.abs(tuned_ab - shipped_ab).max() < 5

@@ -93,3 +93,29 @@ def test_every_preset_maps_l_and_hints_to_ab(preset):
     with torch.no_grad():
         ab = generator(lightness, torch.zeros(2, 2, size, size), torch.zeros(2, 1, size, size))
     assert ab.shape == (2, 2, size, size)
+
+
+def test_folding_then_unfolding_and_calibrating_batch_norms_keeps_the_function():
+    from training import folding
+
+    torch.manual_seed(0)
+    network = build_generator("intermediate", pretrained=False)
+    for module in network.modules():  # batch norms with statistics of their own, as a trained network has
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+    network.eval()
+    inputs = (torch.rand(2, 1, 32, 32) * 100, torch.zeros(2, 2, 32, 32), torch.zeros(2, 1, 32, 32))
+    expected = network(*inputs)
+    folded = {name: tensor.clone() for name, tensor in folding.fold_batch_norms(network).state_dict().items()}
+    rebuilt = build_generator("intermediate", pretrained=False)
+    assert folding.load_folded(rebuilt, folded) == []
+    torch.testing.assert_close(rebuilt.eval()(*inputs), expected, atol=1e-3, rtol=1e-4)
+    folding.calibrate_batch_norms(rebuilt, [inputs])
+    torch.testing.assert_close(rebuilt.eval()(*inputs), expected, atol=1e-3, rtol=1e-4)
+    statistics = [m.running_var for m in rebuilt.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(not torch.allclose(v, torch.ones_like(v), atol=1e-2) for v in statistics), "real statistics now"
+    with pytest.raises(ValueError, match="has no tensor"):
+        folding.load_folded(build_generator("intermediate", pretrained=False), {})

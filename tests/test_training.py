@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 from gimp_plugin import color  # noqa: E402
 from training import data, lab  # noqa: E402
 from training.checkpoint import load  # noqa: E402
+from training.errors import TrainingError  # noqa: E402
 from training.train import CALIBRATION_SKIP, CALIBRATION_STEPS, SAFETY_STOP, Config, Trainer  # noqa: E402
 from training.train import main as train_main  # noqa: E402
 
@@ -77,7 +78,7 @@ def test_intermediate_loss_falls(tmp_path):
 
 
 def test_one_gan_step_updates_both_networks(tmp_path):
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], config="baseline", image_size=32, batch_size=2,
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
                     max_steps=3, gan=True, critic_steps=1, gan_steps=1, pretrained=False, val_count=0,
                     cache_side=48)  # fmt: skip
     trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
@@ -130,16 +131,23 @@ def test_a_time_limit_fits_the_run_length_to_the_measured_speed(tmp_path):
     assert elapsed < 4 * SAFETY_STOP + 15  # the limit, plus start-up (scan, model) and the last checkpoint
 
 
-def test_an_existing_run_is_not_overwritten(tmp_path):
+def test_an_existing_run_is_not_overwritten(tmp_path, capsys):
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
-    with pytest.raises(SystemExit, match="--resume"):
-        train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2"))
+    capsys.readouterr()  # the first run's own progress output
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("colorize-train: ") and "--resume" in error
+
+
+def test_resuming_a_missing_run_says_so(tmp_path, capsys):
+    assert train_main(["--out", str(tmp_path / "nothing"), "--resume"]) == 1
+    assert "holds no run to continue" in capsys.readouterr().err
 
 
 def test_checkpoints_hold_plain_tensors_only(tmp_path):
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=True)  # would raise on pickled objects
-    assert state["config"]["config"] == "baseline" and (tmp_path / "run" / "config.json").is_file()
+    assert state["config"]["preset"] == "baseline" and (tmp_path / "run" / "config.json").is_file()
     assert (tmp_path / "run" / "val_split.txt").is_file() and (tmp_path / "run" / "loss_curves.png").is_file()
 
 
@@ -171,7 +179,7 @@ def test_data_without_usable_photos_stops_with_a_clear_message(tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()
     (folder / "notes.txt").write_text("no photos here")
-    with pytest.raises(SystemExit, match="no usable color photos"):
+    with pytest.raises(TrainingError, match="no usable color photos"):
         data.scan([folder], progress=False)
 
 
@@ -227,7 +235,7 @@ def test_euclidean_chroma_loss_is_the_mean_ab_distance(tmp_path):
 
 
 def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], config="fusion-effnet", image_size=64,
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet", image_size=64,
                     batch_size=2, max_steps=2, pretrained=False, val_count=0, cache_side=64,
                     perceptual_weight=0.1)  # fmt: skip
     trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
@@ -250,7 +258,7 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
     photos = write_photos(tmp_path / "photos", 6)
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "3", photos=photos, out="first")) == 0
     source = load(tmp_path / "first" / "last.pt")["ema"]
-    config = Config(data=[str(photos)], config="baseline", image_size=32, batch_size=2, max_steps=2, pretrained=False,
+    config = Config(data=[str(photos)], preset="baseline", image_size=32, batch_size=2, max_steps=2, pretrained=False,
                     cache_side=48, init_from=str(tmp_path / "first"))  # fmt: skip
     trainer = Trainer(config, tmp_path / "second", 0, 1, torch.device("cpu"))
     for key, value in trainer.generator.state_dict().items():
@@ -258,5 +266,63 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
     held_out = (tmp_path / "first" / "val_split.txt").read_text()
     assert (tmp_path / "second" / "val_split.txt").read_text() == held_out, "a fine-tune keeps its source's split"
     assert {photo.key for photo in trainer.val_photos} == set(held_out.split())
-    with pytest.raises(SystemExit, match="holds a baseline model"):
-        Trainer(Config(**{**config.__dict__, "config": "intermediate"}), tmp_path / "third", 0, 1, torch.device("cpu"))
+    with pytest.raises(TrainingError, match="holds a baseline model"):
+        Trainer(Config(**{**config.__dict__, "preset": "intermediate"}), tmp_path / "third", 0, 1, torch.device("cpu"))
+
+
+def test_every_flag_explains_itself():
+    from training import config
+
+    parser = config._parser(config.Config())
+    undocumented = [action.option_strings for action in parser._actions if not action.help]
+    assert not undocumented, f"flags without help: {undocumented}"
+    flags = {flag for action in parser._actions for flag in action.option_strings}
+    assert {"--preset", "--config", "--settings"} <= flags
+
+
+def test_settings_files_and_the_old_config_name_still_work(tmp_path):
+    import json
+
+    photos = write_photos(tmp_path / "photos", 6)
+    settings = tmp_path / "stage.json"
+    settings.write_text(json.dumps({"data": [str(photos)], "config": "baseline", "image_size": 32, "batch_size": 4,
+                                    "max_steps": 2, "pretrained": False, "cache_side": 48}))  # fmt: skip
+    assert train_main(["--settings", str(settings), "--out", str(tmp_path / "run"), "--max-steps", "3"]) == 0
+    state = load(tmp_path / "run" / "last.pt")
+    assert state["config"]["preset"] == "baseline" and state["step"] == 3, "the command line overrides the file"
+    state["config"]["config"] = state["config"].pop("preset")  # a checkpoint written before the rename
+    torch.save(state, tmp_path / "old.pt")
+    from training import export
+
+    assert export.main([str(tmp_path / "old.pt"), "-o", str(tmp_path / "old.onnx")]) == 0
+    settings.write_text(json.dumps({"data": [str(photos)], "max_stepz": 2}))
+    with pytest.raises(SystemExit):
+        train_main(["--settings", str(settings), "--out", str(tmp_path / "other")])
+
+
+def test_folder_shares_set_each_named_folders_draws_and_the_rest_share_by_power():
+    photos = [data.Photo(Path(f"{g}{i}"), f"{g}{i}", g) for g, n in (("faces", 300), ("scenes", 20), ("pets", 100),
+                                                                      ("cars", 25)) for i in range(n)]  # fmt: skip
+    weights = data.folder_weights(photos, power=0.5, shares=data.parse_shares(["faces=0.1", "scenes=0.5"]))
+    mix = data.folder_mix(photos, weights)
+    assert mix["faces"] == pytest.approx(0.1) and mix["scenes"] == pytest.approx(0.5)
+    assert mix["pets"] / mix["cars"] == pytest.approx((100 / 25) ** 0.5)  # the rest: by --folder-power
+    with pytest.raises(TrainingError, match="not among the training folders"):
+        data.folder_weights(photos, shares={"landscapes": 0.2})
+    for bad in (["faces=2"], ["faces"], ["faces=0.7", "pets=0.6"]):
+        with pytest.raises(TrainingError):
+            data.parse_shares(bad)
+
+
+def test_a_frozen_encoder_keeps_its_weights_and_statistics(tmp_path):
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet", image_size=64,
+                    batch_size=2, max_steps=2, pretrained=False, val_count=0, cache_side=64, encoder_lr_scale=0.0,
+                    crop_min_area=0.8, lr=1e-2)  # fmt: skip
+    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
+    trainer.train_step(batch)
+    after = trainer.generator.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and not any(k.startswith(("encoder.", "hint_stem.")) for k in changed), "decoder only"
+    assert any(k.startswith("decoder.") for k in changed)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from .errors import TrainingError
+
 
 def save_atomic(state: dict, path: Path) -> None:
     """Write ``state`` to ``path`` through a temporary file and a rename: a killed run never leaves half a file."""
@@ -21,8 +23,14 @@ def save_atomic(state: dict, path: Path) -> None:
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint without unpickling arbitrary objects."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+        raise TrainingError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # truncated, foreign, or pickles that weights_only refuses
+        raise TrainingError(f"{path} is not a readable checkpoint ({type(error).__name__}: {error})") from error
+    if not isinstance(state, dict) or "config" not in state:
+        raise TrainingError(f"{path} is not a colorize-train checkpoint (no run settings in it)")
+    return state
 
 
 def find(run_or_checkpoint: Path) -> Path:

@@ -1,16 +1,24 @@
-"""The settings of a training run (``Config``) and the ``colorize-train`` command line that fills them."""
+"""The settings of a training run (``Config``) and the ``colorize-train`` command line that fills them.
+
+Settings come, in rising order of precedence, from the defaults below, a ``--settings FILE.json`` (a run's own
+config.json, or a recipe stage in docs/recipe/), and the command line.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .errors import TrainingError
 from .losses import CHROMA_LOSSES
 from .models import PRESETS
 
-CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"]}
+CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"],
+           "preset": list(PRESETS)}  # fmt: skip
 DESCRIPTION = "Train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos."
+LEGACY_NAMES = {"config": "preset"}  # settings renamed since: old checkpoints and config files still load
 
 
 @dataclass
@@ -18,7 +26,7 @@ class Config:
     """Every setting of a run; written to RUN_DIR/config.json and stored in each checkpoint."""
 
     data: list[str] = field(default_factory=list)
-    config: str = "fusion-effnet"
+    preset: str = "fusion-effnet"
     image_size: int = 128
     batch_size: int = 16
     max_steps: int = 2000
@@ -26,57 +34,136 @@ class Config:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     gan: bool = False
-    critic_steps: int = 0  # NoGAN: discriminator pretraining steps (generator frozen)
-    gan_steps: int = 0  # NoGAN: final adversarial steps at gan_lr
+    critic_steps: int = 0
+    gan_steps: int = 0
     gan_lr: float = 2e-5
     gan_weight: float = 0.02
-    chroma_loss: str = "l1"  # l1 | euclidean (losses.CHROMA_LOSSES)
-    colorfulness_weight: float = 1.0  # weight of losses.chroma_shortfall
+    chroma_loss: str = "l1"
+    colorfulness_weight: float = 1.0
     perceptual_weight: float = 0.0
     hint_probability: float = 0.5
     hint_max_points: int = 20
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
-    amp: str = "none"  # none | bf16 | fp16
+    amp: str = "none"
     val_count: int = 300
     val_split: str | None = None
     cache_side: int | None = 192
     workers: int = 0
     folder_power: float = 0.5
+    folder_share: list[str] = field(default_factory=list)
+    crop_min_area: float = 0.3
+    encoder_lr_scale: float = 1.0
     pretrained: bool = True
     classifier_weights: str | None = None
     log_every: int = 20
     sample_every: int = 250
     checkpoint_every: int = 250
-    stop_at_step: int | None = None  # checkpoint and stop here, schedule unchanged: continue later with --resume
-    init_from: str | None = None  # start from this run's (or checkpoint's) EMA generator weights: fine-tuning
-    time_limit: float | None = None  # seconds: fit the run's length (and LR schedule) to them from measured speed
+    stop_at_step: int | None = None
+    init_from: str | None = None
+    time_limit: float | None = None
+
+
+HELP = {
+    "data": "folders of color photos, searched recursively; a folder's top-level subfolders are its groups",
+    "preset": "the network: baseline, intermediate, fusion-effnet (the shipped one) or fusion-irv2",
+    "image_size": "side of the square training crops, in pixels",
+    "batch_size": "crops per step (per process under torchrun)",
+    "max_steps": "length of the run in steps (with the GAN phases, all of them)",
+    "epochs": "length of the run in passes over the training photos, instead of --max-steps",
+    "lr": "peak learning rate of the generator (linear warm-up, then cosine decay to 5 %%)",
+    "weight_decay": "AdamW weight decay",
+    "gan": "NoGAN schedule: the generator alone, then the critic alone, then a short adversarial phase",
+    "critic_steps": "with --gan: steps that train the critic alone, generator frozen",
+    "gan_steps": "with --gan: final adversarial steps, at --gan-lr",
+    "gan_lr": "with --gan: the generator's learning rate in the adversarial phase (the critic's is 10x)",
+    "gan_weight": "with --gan: weight of the adversarial term",
+    "chroma_loss": "l1 (on a* and b*) or euclidean (the mean ab distance, the error AuC integrates)",
+    "colorfulness_weight": "weight of the chroma shortfall term, which keeps the colors from fading to sepia",
+    "perceptual_weight": "weight of a perceptual term on the frozen classifier's features (0: off)",
+    "hint_probability": "share of training samples that get color hints drawn from the truth",
+    "hint_max_points": "most hint points per sample",
+    "ema_decay": "decay of the weights' exponential moving average (what is exported)",
+    "seed": "seed of every random choice; a resumed run continues the same sequence",
+    "device": "auto, cpu or cuda",
+    "amp": "mixed precision: none, bf16 (CPUs with AVX-512 BF16, recent GPUs) or fp16 (GPUs)",
+    "val_count": "photos held out for validation when a new split is chosen",
+    "val_split": "a file of held-out photo names (relative to --data) to use instead of choosing one",
+    "cache_side": "keep photos in memory shrunk to this short side (0: read from disk each time)",
+    "workers": "data-loading processes (0: in the training process)",
+    "folder_power": "a folder of n photos is drawn in proportion to n ** POWER (0.5: big folders count sub-linearly)",
+    "folder_share": "NAME=FRACTION ...: draw these folders this share of the time; the rest by --folder-power",
+    "crop_min_area": "training crops cover at least this share of a photo (up to all of it)",
+    "encoder_lr_scale": "the pretrained encoder's learning rate as a share of --lr (0: frozen, ~3x faster on CPU)",
+    "pretrained": "start from ImageNet weights where the preset has them",
+    "classifier_weights": "a local weights file for the fusion classifier (fusion-irv2: timm's inception_resnet_v2)",
+    "log_every": "write log.csv (and TensorBoard) every this many steps",
+    "sample_every": "validate and write a sample grid every this many steps",
+    "checkpoint_every": "write last.pt every this many steps",
+    "stop_at_step": "checkpoint and stop at this step without changing the schedule (continue with --resume)",
+    "init_from": "start from another run's (or checkpoint's) weights, or an exported model: 'shipped' or FILE.onnx",
+    "time_limit": "seconds: fit the run's length and schedule to them from the speed measured as it goes",
+}
+
+
+def from_dict(values: dict) -> tuple[Config, list[str]]:
+    """A Config from saved settings (a checkpoint's, a config.json), old names included; also the names it does
+    not know (a newer version's settings), which the caller reports."""
+    renamed = {LEGACY_NAMES.get(name, name): value for name, value in values.items()}
+    known = {name: value for name, value in renamed.items() if name in Config.__dataclass_fields__}
+    return Config(**known), sorted(set(renamed) - set(known))
+
+
+def read_settings(path: Path) -> dict:
+    try:
+        values = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise TrainingError(f"--settings {path}: cannot read it as JSON ({error})") from error
+    if not isinstance(values, dict):
+        raise TrainingError(f"--settings {path}: expected a JSON object of settings")
+    config, unknown = from_dict(values)
+    if unknown:
+        raise TrainingError(f"--settings {path}: unknown setting(s) {', '.join(unknown)}")
+    return {LEGACY_NAMES.get(name, name): getattr(config, LEGACY_NAMES.get(name, name)) for name in values}
+
+
+def _parser(defaults: Config) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="colorize-train", description=DESCRIPTION)
+    parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, samples, config")
+    parser.add_argument("--settings", type=Path, metavar="FILE.json",
+                        help="settings from a JSON file (a run's config.json, a recipe stage in docs/recipe/); "
+                             "the command line overrides them")  # fmt: skip
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--data", nargs="+", help=HELP["data"])
+    parser.add_argument("--preset", "--config", dest="preset", choices=CHOICES["preset"], help=HELP["preset"])
+    parser.add_argument("--gan", action="store_true", default=None, help=HELP["gan"])
+    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
+                        help="random init instead of ImageNet weights (tests)")  # fmt: skip
+    parser.add_argument("--folder-share", nargs="+", metavar="NAME=FRACTION", help=HELP["folder_share"])
+    optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float}
+    for name, value in asdict(defaults).items():
+        if name in ("data", "preset", "gan", "pretrained", "folder_share"):
+            continue
+        kind = type(value) if value is not None else optional_types.get(name, str)
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, choices=CHOICES.get(name), help=HELP[name])
+    return parser
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
+    """(the run's settings, the parsed arguments); ``args.changed`` names the settings the command line or the
+    settings file gave, even at their default value (a resumed run takes exactly those)."""
     defaults = Config()
-    parser = argparse.ArgumentParser(prog="colorize-train", description=DESCRIPTION)
-    parser.add_argument("--data", nargs="+", help="folders of color photos (searched recursively)")
-    parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, samples, config")
-    parser.add_argument("--config", choices=PRESETS, default=defaults.config, help="model preset")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    parser.add_argument("--gan", action="store_true", help="NoGAN schedule: generator, then critic, then GAN phase")
-    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", help="random init (tests)")
-    for name, value in asdict(defaults).items():
-        if name in ("data", "config", "gan", "pretrained"):
-            continue
-        optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float}
-        kind = type(value) if value is not None else optional_types.get(name, str)
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=value, choices=CHOICES.get(name))
+    parser = _parser(defaults)
     args = parser.parse_args(argv)
-    values = {k: getattr(args, k) for k in asdict(defaults) if hasattr(args, k)}
+    try:
+        from_file = read_settings(args.settings) if args.settings else {}
+    except TrainingError as error:
+        parser.error(str(error))
+    given = {name: getattr(args, name) for name in asdict(defaults) if getattr(args, name, None) is not None}
+    values = {**asdict(defaults), **from_file, **given}
+    args.changed = set(from_file) | set(given)
     config = Config(**values)
-    # What the command line names, even at its default value (a resume may set a setting back to its default).
-    for action in parser._actions:
-        if action.dest in values:
-            action.default = argparse.SUPPRESS
-    args.changed = set(vars(parser.parse_args(argv))) & set(values)
     if not args.resume and not config.data:
         parser.error("--data is required (unless --resume)")
     return config, args

@@ -21,10 +21,12 @@ from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from gimp_plugin import color
+from gimp_plugin.image_io import IMAGE_EXTENSIONS
+
+from .errors import TrainingError
 
 log = logging.getLogger("colorize.train")
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"}
 # Mean Lab chroma below which a photo counts as gray: it would only teach the model to paint nothing.
 MIN_MEAN_CHROMA = 2.0
 MAX_HINT_PATCH = 5  # hint patches are 1..5 px square
@@ -56,9 +58,9 @@ def find_files(roots: list[Path]) -> list[tuple[Path, str, str]]:
     found = []
     for root in roots:
         if not root.is_dir():
-            raise SystemExit(f"colorize-train: --data {root}: not a folder")
+            raise TrainingError(f"--data {root}: not a folder")
         for path in sorted(root.rglob("*")):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file() and not path.name.startswith("."):
+            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and not path.name.startswith("."):
                 relative = path.relative_to(root)
                 group = relative.parts[0] if len(relative.parts) > 1 else root.name
                 found.append((path, relative.as_posix(), group))
@@ -116,8 +118,8 @@ def scan(roots: list[Path], cache_side: int | None = None, workers: int = 2, pro
                 report.unreadable.append(value)
                 log.warning("skipping unreadable %s: %s", value, reason)
     if not report.photos:
-        raise SystemExit(
-            f"colorize-train: no usable color photos in {', '.join(map(str, roots))} "
+        raise TrainingError(
+            f"no usable color photos in {', '.join(map(str, roots))} "
             f"({len(entries)} image file(s) found, {len(report.unreadable)} unreadable, {len(report.gray)} near-gray)"
         )
     return report
@@ -156,10 +158,18 @@ def validation_split_file(out: Path, given: str | None, inherited: list[Path], w
     return own
 
 
+def read_split(split_file: Path) -> set[str]:
+    """The photo names (paths relative to a --data folder) a split file holds out, one per line."""
+    try:
+        return {line.strip() for line in Path(split_file).read_text().splitlines() if line.strip()}
+    except OSError as error:
+        raise TrainingError(f"cannot read the split file {split_file}: {error.strerror or error}") from error
+
+
 def split(photos: list[Photo], split_file: Path, count: int) -> tuple[list[Photo], list[Photo]]:
     """(train, validation). The split file is read if present, else chosen and written, so it never changes."""
     if split_file.is_file():
-        keys = {line.strip() for line in split_file.read_text().splitlines() if line.strip()}
+        keys = read_split(split_file)
     else:
         keys = set(choose_validation(photos, count))
         split_file.parent.mkdir(parents=True, exist_ok=True)
@@ -169,11 +179,52 @@ def split(photos: list[Photo], split_file: Path, count: int) -> tuple[list[Photo
     return train, validation
 
 
-def folder_weights(photos: list[Photo], power: float = 0.5) -> torch.Tensor:
-    """Per-image sampling weights: a folder of n photos gets total weight n**power, so big folders count more,
-    but sub-linearly (power 0.5: a folder 100x larger is drawn 10x as often)."""
+def parse_shares(entries: list[str]) -> dict[str, float]:
+    """``["faces=0.05", ...]`` -> {"faces": 0.05}; the shares must lie in [0, 1] and sum to at most 1."""
+    shares = {}
+    for entry in entries:
+        name, _, value = entry.rpartition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = float("nan")
+        if not name or not 0 <= share <= 1:
+            raise TrainingError(f"--folder-share {entry!r}: give NAME=FRACTION with a fraction from 0 to 1")
+        shares[name] = share
+    if sum(shares.values()) > 1 + 1e-9:
+        raise TrainingError(f"--folder-share: the shares add up to {sum(shares.values()):.3g}, more than 1")
+    return shares
+
+
+def folder_weights(photos: list[Photo], power: float = 0.5, shares: dict[str, float] | None = None) -> torch.Tensor:
+    """Per-image sampling weights. A folder named in ``shares`` is drawn that share of the time; the others share
+    the rest, a folder of n photos in proportion to n**power (power 0.5: a folder 100x larger is drawn 10x as often,
+    so big folders count more, but sub-linearly). Within a folder every photo is equally likely."""
+    shares = dict(shares or {})
     sizes = Counter(photo.group for photo in photos)
-    return torch.tensor([sizes[p.group] ** (power - 1) for p in photos], dtype=torch.float64)
+    unknown = sorted(set(shares) - set(sizes))
+    if unknown:
+        raise TrainingError(f"--folder-share names {', '.join(unknown)}, not among the training folders "
+                            f"({', '.join(sorted(sizes))})")  # fmt: skip
+    rest = {group: size**power for group, size in sizes.items() if group not in shares}
+    left = 1.0 - sum(shares.values())
+    if rest and left <= 0:
+        log.warning("--folder-share leaves nothing for %s: they are never drawn", ", ".join(sorted(rest)))
+    total_rest = sum(rest.values())
+    for group, weight in rest.items():
+        shares[group] = max(left, 0.0) * weight / total_rest
+    if sum(shares.values()) <= 0:
+        raise TrainingError("--folder-share: every folder has share 0; nothing would be drawn")
+    return torch.tensor([shares[p.group] / sizes[p.group] for p in photos], dtype=torch.float64)
+
+
+def folder_mix(photos: list[Photo], weights: torch.Tensor) -> dict[str, float]:
+    """Each folder's share of the draws under ``weights``, largest first (for the log and config)."""
+    mix: dict[str, float] = {}
+    for photo, weight in zip(photos, weights.tolist(), strict=True):
+        mix[photo.group] = mix.get(photo.group, 0.0) + weight
+    total = sum(mix.values())
+    return dict(sorted(((group, value / total) for group, value in mix.items()), key=lambda item: -item[1]))
 
 
 def _generator(*seeds: int) -> torch.Generator:
@@ -210,8 +261,11 @@ class EpochSampler(Sampler):
 class ColorCrops(Dataset):
     """Square RGB uint8 crops [3, size, size]. Training: random resized crop and flip; validation: centre crop."""
 
-    def __init__(self, photos: list[Photo], size: int, cache_side: int | None, train: bool = True):
+    def __init__(
+        self, photos: list[Photo], size: int, cache_side: int | None, train: bool = True, min_area: float = 0.3
+    ):
         self.photos, self.size, self.cache_side, self.train = photos, size, cache_side, train
+        self.min_area = min_area
 
     def __len__(self) -> int:
         return len(self.photos)
@@ -226,7 +280,7 @@ class ColorCrops(Dataset):
         if self.train:
             generator = _generator(sample_seed)
             uniform = torch.rand(4, generator=generator).tolist()
-            area = width * height * (0.3 + 0.7 * uniform[0])
+            area = width * height * (self.min_area + (1 - self.min_area) * uniform[0])
             ratio = math.exp(math.log(3 / 4) + uniform[1] * math.log(16 / 9))
             crop_w = min(width, round(math.sqrt(area * ratio)))
             crop_h = min(height, round(math.sqrt(area / ratio)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from functools import partial
 from pathlib import Path
@@ -17,11 +18,13 @@ import numpy as np
 from PIL import Image
 
 from gimp_plugin import color
+from gimp_plugin.errors import ColorizeError
 from gimp_plugin.hints import Hints
 from gimp_plugin.model import load_model
 from gimp_plugin.pipeline import colorize
 
-from .data import find_files, load_rgb
+from .data import find_files, load_rgb, read_split
+from .errors import TrainingError
 
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float32)
@@ -104,21 +107,24 @@ def contact_sheet(triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path
 def _selected(data: list[Path], split: Path | None, limit: int | None):
     files = find_files(data)
     if split is not None:
-        keys = {line.strip() for line in split.read_text().splitlines() if line.strip()}
+        keys = read_split(split)
         files = [entry for entry in files if entry[1] in keys]
     return files[:limit] if limit else files
 
 
 def markdown_table(overall: dict, groups: dict[str, dict]) -> str:
+    """Per folder and overall: the model beside gray (PSNR, AuC: higher is better) and colorfulness beside truth."""
     lines = [
-        "| images | set | PSNR model | PSNR gray | CF model | CF gray | CF truth | dCF model | AuC model | AuC gray |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| images | set | PSNR model | PSNR gray | PSNR gain | AuC model | AuC gray | AuC gain | CF model | CF truth "
+        "| CF / truth |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, stats in [*sorted(groups.items()), ("all", overall)]:
         lines.append(
             f"| {stats['count']:.0f} | {name} | {stats['model_psnr']:.2f} | {stats['gray_psnr']:.2f} | "
-            f"{stats['model_cf']:.1f} | {stats['gray_cf']:.1f} | {stats['truth_cf']:.1f} | "
-            f"{stats['model_delta_cf']:.1f} | {stats['model_auc']:.4f} | {stats['gray_auc']:.4f} |"
+            f"{stats['model_psnr'] - stats['gray_psnr']:+.2f} | {stats['model_auc']:.4f} | {stats['gray_auc']:.4f} | "
+            f"{stats['model_auc'] - stats['gray_auc']:+.4f} | {stats['model_cf']:.1f} | {stats['truth_cf']:.1f} | "
+            f"{stats['model_cf'] / max(stats['truth_cf'], 1e-9):.2f} |"
         )
     return "\n".join(lines)
 
@@ -129,7 +135,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     model = load_model(args.model, threads=args.threads)
     files = _selected(args.data, args.split, args.limit)
     if not files:
-        raise SystemExit("colorize-eval: no images found")
+        raise TrainingError("no images found")
     rows, sweep, sheet = [], defaultdict(list), []
     for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
         truth = load_rgb(path, args.max_side)
@@ -182,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="evaluate at most this many photos")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--sheet-rows", type=int, default=12)
-    report = evaluate(parser.parse_args(argv))
+    try:
+        report = evaluate(parser.parse_args(argv))
+    except (TrainingError, ColorizeError) as error:
+        print(f"colorize-eval: {error}", file=sys.stderr)
+        return 1
     print(report["markdown"])
     return 0
 

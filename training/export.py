@@ -10,77 +10,68 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import math
+import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from gimp_plugin import contract
 
 from . import checkpoint
-from .effnet import EfficientNetLite0, MBConv
-from .models import ARCH_IDS, ConvBNReLU, build_generator
+from .config import from_dict
+from .errors import TrainingError
+from .folding import fold_batch_norms
+from .half_weights import store_weights_as_float16
+from .models import PRESETS, MirrorAverage, build_generator, output_convolution
 
-PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units
+MIRROR_AVERAGED = "mirror-averaged"  # in colorize.trained_on: from_onnx rebuilds the wrapper's generator
+PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
+HALF_WEIGHTS_TOLERANCE = 0.5  # the same with the weights rounded to float16
 OPSET = 17
-
-
-def _fuse_pair(owner: nn.Module, conv_name: str, bn_name: str) -> None:
-    conv, bn = getattr(owner, conv_name), getattr(owner, bn_name)
-    setattr(owner, conv_name, fuse_conv_bn_eval(conv, bn))
-    setattr(owner, bn_name, nn.Identity())
-
-
-def fold_batch_norms(model: nn.Module) -> nn.Module:
-    """Fold every BatchNorm into the convolution before it (eval mode), in place."""
-    model.eval()
-    for module in list(model.modules()):
-        if isinstance(module, ConvBNReLU):
-            module[0] = fuse_conv_bn_eval(module[0], module[1])
-            module[1] = nn.Identity()
-        elif isinstance(module, MBConv):
-            if module.has_expansion:
-                _fuse_pair(module, "_expand_conv", "_bn0")
-            _fuse_pair(module, "_depthwise_conv", "_bn1")
-            _fuse_pair(module, "_project_conv", "_bn2")
-        elif isinstance(module, EfficientNetLite0):
-            _fuse_pair(module, "_conv_stem", "_bn0")
-            if hasattr(module, "_conv_head"):
-                _fuse_pair(module, "_conv_head", "_bn1")
-    return model
 
 
 def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Module, dict]:
     """The generator of a run (its EMA weights, or the raw ones), in eval mode, and the run's config."""
-    state = checkpoint.load(checkpoint.find(run_or_checkpoint))
-    config = state["config"]
-    generator = build_generator(config["config"], pretrained=False)
-    generator.load_state_dict(state["ema" if weights == "ema" else "generator"])
-    return generator.eval(), {**config, "step": state["step"]}
+    path = checkpoint.find(run_or_checkpoint)
+    state = checkpoint.load(path)
+    try:
+        config = asdict(from_dict(state["config"])[0])
+        generator = build_generator(config["preset"], pretrained=False)
+        generator.load_state_dict(state["ema" if weights == "ema" else "generator"])
+        step = state["step"]
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise TrainingError(f"{path} is not a colorize-train checkpoint this version can read ({error})") from error
+    return generator.eval(), {**config, "step": step}
 
 
 def scale_chroma(generator: nn.Module, gain: float) -> nn.Module:
     """Multiply the predicted ab by ``gain``, in place, through the output convolution's weights (everything after
     it is linear). L1-trained networks pull uncertain colours towards gray; a gain a little above 1 calibrates that
     for the whole photo, as the runtime's saturation factor would, but as the model's own default."""
+    head = output_convolution(generator)
     with torch.no_grad():
-        generator.head.weight.mul_(gain)
-        if generator.head.bias is not None:
-            generator.head.bias.mul_(gain)
+        head.weight.mul_(gain)
+        if head.bias is not None:
+            head.bias.mul_(gain)
     return generator
 
 
 def model_info(
-    config: dict, generator: nn.Module, render_size: int | None, trained_on: str | None, chroma_gain: float = 1.0
-) -> contract.ModelInfo:
+    config: dict, generator: nn.Module, render_size: int | None, trained_on: str | None, chroma_gain: float = 1.0,
+    mirror_average: bool = False,
+) -> contract.ModelInfo:  # fmt: skip
     photos = trained_on or f"{', '.join(Path(p).name for p in config['data'])}; {config['step']} steps"
     if chroma_gain != 1.0:
         photos += f"; chroma gain {chroma_gain:g}"
+    if mirror_average:
+        photos += f"; {MIRROR_AVERAGED}"
     return contract.ModelInfo(
-        arch=ARCH_IDS[config["config"]],
+        arch=PRESETS[config["preset"]].arch,
         native_size=int(config["image_size"]),
         default_render_size=int(render_size or 512),
         size_multiple=int(generator.size_multiple),
@@ -141,13 +132,34 @@ def check_parity(generator: nn.Module, path: Path, multiple: int, real_lightness
     return results
 
 
-def to_fp16(source: Path, target: Path) -> None:
-    """Weights in half precision, inputs and outputs kept float32 (onnxruntime's own converter)."""
-    import onnx
-    from onnxruntime.transformers.float16 import convert_float_to_float16
+def write_model(
+    reference: nn.Module, exported: nn.Module, info: contract.ModelInfo, path: Path, float16: bool, real_lightness=None
+) -> list[tuple[str, float]]:
+    """Export to a temporary file beside ``path``, check parity against ``reference`` (PyTorch), and return the
+    parity figures with the file still temporary: ``path.partial``. Raises TrainingError when parity fails."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        export_onnx(exported, info, partial)
+        results = check_parity(reference, partial, info.size_multiple, real_lightness)
+        worst = max(delta for _, delta in results)
+        if not worst < PARITY_TOLERANCE:
+            raise TrainingError(f"parity check failed ({worst:.3g} >= {PARITY_TOLERANCE}); nothing was written")
+        if float16:
+            import onnx
 
-    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
-    onnx.save(model, str(target))
+            model = onnx.load(str(partial))
+            store_weights_as_float16(model)
+            onnx.save(model, str(partial))
+            half = check_parity(reference, partial, info.size_multiple, real_lightness)
+            worst = max(delta for _, delta in half)
+            if not worst < HALF_WEIGHTS_TOLERANCE:
+                raise TrainingError(f"float16 weights move ab by {worst:.3g} (limit {HALF_WEIGHTS_TOLERANCE}); "
+                                    "export with --float32-weights")  # fmt: skip
+            results = [(f"{name}, float16 weights", delta) for name, delta in half]
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return results
 
 
 def _real_lightness(folder: Path | None, count: int = 2) -> list[np.ndarray]:
@@ -164,37 +176,43 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colorize-export", description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="run folder (uses last.pt) or checkpoint file")
     parser.add_argument("-o", "--output", type=Path, required=True, help="ONNX file to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--render-size", type=int, help="default render size written to the metadata (512)")
     parser.add_argument("--trained-on", help="one line for the model card (default: data folders and steps)")
     parser.add_argument("--parity-photos", type=Path, help="folder of photos to include in the parity check")
-    parser.add_argument("--fp16", action="store_true", help="also write a half-precision copy (*.fp16.onnx)")
+    parser.add_argument("--float32-weights", action="store_true",
+                        help="store the weights in float32 (twice the size; the default float16 storage computes "
+                             "in float32 all the same)")  # fmt: skip
     parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
     parser.add_argument("--chroma-gain", type=float, default=1.0, help="scale the predicted ab (1.0: as trained)")
+    parser.add_argument(
+        "--mirror-average",
+        action="store_true",
+        help="average the predictions for the photo and its mirror image (twice the network time)",
+    )
     args = parser.parse_args(argv)
-    if not args.chroma_gain > 0:
-        parser.error("--chroma-gain must be above 0")
-
-    reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
-    scale_chroma(reference, args.chroma_gain)
-    exported = fold_batch_norms(copy.deepcopy(reference))
-    info = model_info(config, exported, args.render_size, args.trained_on, args.chroma_gain)
-    export_onnx(exported, info, args.output)
-    results = check_parity(reference, args.output, info.size_multiple, _real_lightness(args.parity_photos))
-    worst = max(delta for _, delta in results)
+    if not (args.chroma_gain > 0 and math.isfinite(args.chroma_gain)):
+        parser.error("--chroma-gain must be a number above 0")
+    if args.output.exists() and not args.overwrite:
+        parser.error(f"{args.output} exists; pass --overwrite to replace it")
+    try:
+        reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
+        if args.mirror_average:
+            reference = MirrorAverage(reference).eval()
+        scale_chroma(reference, args.chroma_gain)
+        exported = fold_batch_norms(copy.deepcopy(reference))
+        info = model_info(config, exported, args.render_size, args.trained_on, args.chroma_gain, args.mirror_average)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        results = write_model(reference, exported, info, args.output, not args.float32_weights,
+                              _real_lightness(args.parity_photos))  # fmt: skip
+    except (TrainingError, FileNotFoundError) as error:
+        print(f"colorize-export: {error}", file=sys.stderr)
+        return 1
     for name, delta in results:
         print(f"parity {name}: max |delta ab| = {delta:.2e}")
-    if not worst < PARITY_TOLERANCE:
-        args.output.unlink(missing_ok=True)
-        print(f"colorize-export: parity check failed ({worst:.3g} >= {PARITY_TOLERANCE}); {args.output} deleted",
-              file=sys.stderr)  # fmt: skip
-        return 1
+    os.replace(args.output.with_name(f".{args.output.name}.partial"), args.output)
     size_mb = args.output.stat().st_size / 1e6
     print(f"wrote {args.output} ({size_mb:.1f} MB, {info.arch}, multiple {info.size_multiple}); parity ok")
-    if args.fp16:
-        half = args.output.with_suffix(".fp16.onnx")
-        to_fp16(args.output, half)
-        worst_half = max(delta for _, delta in check_parity(reference, half, info.size_multiple))
-        print(f"wrote {half} ({half.stat().st_size / 1e6:.1f} MB); max |delta ab| vs float32 PyTorch {worst_half:.3g}")
     return 0
 
 

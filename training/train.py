@@ -10,6 +10,7 @@ import csv
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,10 +21,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from . import checkpoint, data, losses
-from .config import Config, parse_args
+from . import checkpoint, data, losses, start
+from .config import Config, from_dict, parse_args
+from .errors import TrainingError
 from .lab import lab_to_rgb, rgb_to_lab
-from .models import PatchDiscriminator, build_generator
+from .models import PatchDiscriminator
 from .visual import loss_curves, sample_grid
 
 log = logging.getLogger("colorize.train")
@@ -53,7 +55,7 @@ def setup_distributed(config: Config) -> tuple[int, int, torch.device]:
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     want_cuda = config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available())
     if config.device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("colorize-train: --device cuda, but PyTorch sees no CUDA GPU")
+        raise TrainingError("--device cuda, but PyTorch sees no CUDA GPU")
     if world > 1:
         dist.init_process_group("nccl" if want_cuda else "gloo")
     if want_cuda:
@@ -81,33 +83,21 @@ class Trainer:
         report = data.scan(
             [Path(p) for p in config.data], config.cache_side, workers=os.cpu_count() or 2, progress=self.is_main
         )
-        source_file = checkpoint.find(Path(config.init_from)) if config.init_from else None
-        source = checkpoint.load(source_file) if source_file else None
-        inherited = []  # a fine-tune's source split: the one its config names, else its run folder's
-        if source is not None:
-            named = source["config"].get("val_split")
-            inherited = ([Path(named)] if named else []) + [source_file.parent / "val_split.txt"]
-        split_file = data.validation_split_file(out, config.val_split, inherited, write=self.is_main)
         if self.is_main:
             log.info("%s", report.summary())
-        if world > 1:
-            dist.barrier()  # rank 0 may be writing the split file
-        self.train_photos, self.val_photos = data.split(report.photos, split_file, config.val_count)
-        if not self.train_photos:
-            raise SystemExit(
-                "colorize-train: every photo went to the validation split; add photos or lower --val-count"
-            )
+        starting = start.resolve(config)
+        barrier = dist.barrier if world > 1 else (lambda: None)
+        self.train_photos, self.val_photos = start.validation_split(
+            report.photos, config, starting, out, self.is_main, barrier
+        )
         self.scan_report = report
-        self.generator = build_generator(config.config, config.pretrained, config.classifier_weights).to(device)
-        if source is not None:
-            if source["config"]["config"] != config.config:
-                raise SystemExit(f"colorize-train: --init-from holds a {source['config']['config']} model, "
-                                 f"not {config.config}")  # fmt: skip
-            self.generator.load_state_dict(source["ema"])
-        self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.generator = start.generator(config, starting, self.train_photos)
+        self.generator = self.generator.to(device).to(memory_format=torch.channels_last)
         self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
-        trainable = [p for p in self.generator.parameters() if p.requires_grad]
-        self.opt_g = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.99))
+        self.opt_g = torch.optim.AdamW(
+            start.parameter_groups(self.generator, config), lr=config.lr, weight_decay=config.weight_decay,
+            betas=(0.9, 0.99),
+        )  # fmt: skip
         self.total_steps = self._total_steps()
         self.pretrain_steps = self.total_steps - (config.critic_steps + config.gan_steps if config.gan else 0)
         warmup = max(1, min(200, self.pretrain_steps // 20))
@@ -338,11 +328,16 @@ class Trainer:
 
     def run(self) -> None:
         config = self.config
-        weights = data.folder_weights(self.train_photos, config.folder_power)
+        weights = data.folder_weights(self.train_photos, config.folder_power, data.parse_shares(config.folder_share))
+        if self.is_main:
+            mix = data.folder_mix(self.train_photos, weights)
+            log.info("draws per folder: %s", ", ".join(f"{group} {share:.1%}" for group, share in mix.items()))
         per_epoch = (len(self.train_photos) // (config.batch_size * self.world)) * config.batch_size * self.world
         per_epoch = max(per_epoch, config.batch_size * self.world)
         sampler = data.EpochSampler(weights, per_epoch, config.seed, self.rank, self.world)
-        dataset = data.ColorCrops(self.train_photos, config.image_size, config.cache_side, train=True)
+        dataset = data.ColorCrops(
+            self.train_photos, config.image_size, config.cache_side, train=True, min_area=config.crop_min_area
+        )
         val_dataset = data.ColorCrops(self.val_photos[:64], config.image_size, config.cache_side, train=False)
         val_loader = DataLoader(val_dataset, batch_size=16)
         # The sampler runs in this process, so set_epoch reaches it with persistent workers too.
@@ -355,7 +350,7 @@ class Trainer:
         if self.is_main:
             from tqdm import tqdm
 
-            progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.config}")
+            progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.preset}")
         window_start, window_images, running = time.perf_counter(), 0, {}
         budget = _TimeBudget(config.time_limit, self.step) if config.time_limit is not None else None
         last_step = self._last_step()
@@ -391,13 +386,23 @@ class Trainer:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config, args = parse_args(argv)
+    try:
+        return train(config, args)
+    except TrainingError as error:
+        print(f"colorize-train: {error}", file=sys.stderr)
+        return 1
+
+
+def train(config: Config, args) -> int:
+    """Run (or resume) the training ``config`` describes, in ``args.out``."""
     out: Path = args.out
     if args.resume:
+        if not (out / "last.pt").is_file():
+            raise TrainingError(f"--resume: {out} holds no run to continue (no {out / 'last.pt'})")
         saved = checkpoint.load(out / "last.pt")
-        known = {name: value for name, value in saved["config"].items() if name in Config.__dataclass_fields__}
-        for name in sorted(set(saved["config"]) - set(known)):
+        stored, unknown = from_dict(saved["config"])
+        for name in unknown:
             log.warning("ignoring setting %r of the checkpoint: this version has no such setting", name)
-        stored = Config(**known)
         # A resumed run keeps its settings, except its length, phases, loss weights and hint density when given
         # again: the schedule then continues from the current step towards the new end.
         adjustable = {"max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
@@ -407,9 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         stored.stop_at_step = config.stop_at_step
         config = stored
     elif (out / "last.pt").exists():
-        raise SystemExit(
-            f"colorize-train: {out} already holds a run; pass --resume to continue it or pick another --out"
-        )
+        raise TrainingError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
     rank, world, device = setup_distributed(config)
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,96 @@
+"""A trainable generator from an exported ONNX model (the shipped one, or any file ``colorize-export`` wrote).
+
+The file holds every trained weight, with batch norm folded in (``folding``) and the export's chroma gain in the
+output convolution; this reads them back, so ``colorize-train --init-from shipped`` needs no training checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gimp_plugin import contract
+
+from .errors import TrainingError
+from .folding import load_folded
+from .models import PRESETS, build_generator
+
+SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
+_GAIN = re.compile(r"chroma gain ([0-9]*\.?[0-9]+)")
+
+
+def is_exported_model(source: str) -> bool:
+    return source == SHIPPED or source.lower().endswith(".onnx")
+
+
+def resolve(source: str) -> Path:
+    """The ONNX file ``source`` names ('shipped' is the runtime's default model)."""
+    if source == SHIPPED:
+        from gimp_plugin.model import default_model_path
+
+        return default_model_path()
+    return Path(source)
+
+
+def chroma_gain(trained_on: str) -> float:
+    """The gain colorize-export recorded in ``colorize.trained_on`` (1.0 when none)."""
+    found = _GAIN.search(trained_on)
+    return float(found.group(1)) if found else 1.0
+
+
+def read(path: Path) -> tuple[contract.ModelInfo, dict[str, torch.Tensor]]:
+    """The model's contract metadata and its weights (float32, by initializer name)."""
+    import onnx
+    from onnx import numpy_helper
+
+    if not path.is_file():
+        raise TrainingError(f"--init-from {path}: no such model file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # a truncated or foreign file: the loader's own message says why
+        raise TrainingError(f"--init-from {path}: not a readable ONNX file ({error})") from error
+    info, problems = contract.parse_metadata({entry.key: entry.value for entry in model.metadata_props})
+    if info is None:
+        raise TrainingError(f"--init-from {path}: not a Colorize model ({'; '.join(problems)})")
+    weights = {
+        tensor.name: torch.from_numpy(np.array(numpy_helper.to_array(tensor), dtype=np.float32))
+        for tensor in model.graph.initializer
+    }
+    return info, weights
+
+
+def preset_of(info: contract.ModelInfo) -> str:
+    presets = {spec.arch: name for name, spec in PRESETS.items()}
+    if info.arch not in presets:
+        raise TrainingError(f"model architecture {info.arch!r} is not one colorize-train builds "
+                            f"({', '.join(sorted(presets))})")  # fmt: skip
+    return presets[info.arch]
+
+
+def generator_from_onnx(path: Path) -> tuple[nn.Module, str, contract.ModelInfo]:
+    """(generator in eval mode, its preset, its metadata). The export's chroma gain is divided out again, so that
+    training continues from the network as it was trained; every batch norm is the identity until
+    ``folding.calibrate_batch_norms`` sees data."""
+    info, weights = read(path)
+    preset = preset_of(info)
+    inner = "generator."  # a --mirror-average export keeps the generator's weights under this prefix
+    if any(name.startswith(inner) for name in weights):
+        weights = {name.removeprefix(inner): tensor for name, tensor in weights.items()}
+    generator = build_generator(preset, pretrained=False)
+    try:
+        missing = load_folded(generator, weights)
+    except ValueError as error:
+        raise TrainingError(f"--init-from {path}: {error}") from error
+    unexpected = [name for name in missing if not name.startswith("classifier._fc.")]  # unused by the forward pass
+    if unexpected:
+        raise TrainingError(f"--init-from {path}: the file lacks {len(unexpected)} weights ({unexpected[0]}, ...)")
+    gain = chroma_gain(info.trained_on)
+    if gain != 1.0:
+        with torch.no_grad():
+            generator.head.weight.div_(gain)
+            generator.head.bias.div_(gain)
+    return generator.eval(), preset, info

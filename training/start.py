@@ -1,0 +1,108 @@
+"""Where a run starts (``--init-from``): the preset's own initial weights, another run's checkpoint, or an exported
+model ('shipped' or FILE.onnx); and which photos it holds out, so that a fine-tune never trains on the photos its
+source held out for validation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from . import checkpoint, data, folding, from_onnx
+from .config import Config, from_dict
+from .errors import TrainingError
+from .lab import rgb_to_lab
+from .models import build_generator
+
+log = logging.getLogger("colorize.train")
+
+SHIPPED_VAL_SPLIT = Path(__file__).resolve().parent / "val_split.txt"  # what no stage of the shipped model saw
+CALIBRATION_BATCHES = 8  # batches of training crops that give an exported model's batch norms their statistics
+
+
+@dataclass
+class Start:
+    checkpoint_state: dict | None = None  # --init-from RUN or checkpoint
+    exported: Path | None = None  # --init-from shipped or FILE.onnx
+    inherited_splits: list[Path] = field(default_factory=list)  # the source's split files, first found wins
+
+
+def resolve(config: Config) -> Start:
+    if not config.init_from:
+        return Start()
+    if from_onnx.is_exported_model(config.init_from):
+        shipped = config.init_from == from_onnx.SHIPPED
+        return Start(exported=from_onnx.resolve(config.init_from), inherited_splits=[SHIPPED_VAL_SPLIT] * shipped)
+    source_file = checkpoint.find(Path(config.init_from))
+    state = checkpoint.load(source_file)
+    named = state["config"].get("val_split")  # the one its config names, else its run folder's
+    return Start(state, None, ([Path(named)] if named else []) + [source_file.parent / "val_split.txt"])
+
+
+def validation_split(photos: list[data.Photo], config: Config, start: Start, out: Path, is_main: bool, barrier):
+    """(train, validation) photos. A fine-tune keeps its source's held-out photos out of training; when none of
+    them is among these photos (a fine-tune on one's own photos), it holds out a new split of these."""
+    split_file = data.validation_split_file(out, config.val_split, start.inherited_splits, write=is_main)
+    barrier()  # rank 0 may be writing the split file
+    train, validation = data.split(photos, split_file, config.val_count)
+    if start.inherited_splits and not validation and config.val_split is None and config.val_count:
+        log.info("none of the source model's validation photos are in --data; choosing a new split")
+        if is_main:
+            split_file.unlink(missing_ok=True)
+        barrier()
+        train, validation = data.split(photos, split_file, config.val_count)
+    if not train:
+        raise TrainingError("every photo went to the validation split; add photos or lower --val-count")
+    return train, validation
+
+
+def generator(config: Config, start: Start, train_photos: list[data.Photo]) -> torch.nn.Module:
+    """The generator the run trains, with its starting weights."""
+    if start.exported is not None:
+        return _from_export(config, start.exported, train_photos)
+    network = build_generator(config.preset, config.pretrained, config.classifier_weights)
+    if start.checkpoint_state is not None:
+        source_preset = from_dict(start.checkpoint_state["config"])[0].preset
+        if source_preset != config.preset:
+            raise TrainingError(f"--init-from holds a {source_preset} model, not {config.preset}")
+        network.load_state_dict(start.checkpoint_state["ema"])
+    return network
+
+
+def _from_export(config: Config, path: Path, train_photos: list[data.Photo]) -> torch.nn.Module:
+    """The generator of an exported model, its batch norms calibrated on a few batches of training crops. The
+    exported architecture decides the preset."""
+    network, preset, info = from_onnx.generator_from_onnx(path)
+    if preset != config.preset:
+        log.info("--init-from %s: a %s model; this run uses that preset", path, preset)
+        config.preset = preset
+    crops = data.ColorCrops(train_photos, config.image_size, config.cache_side, min_area=config.crop_min_area)
+    draws = torch.randperm(len(crops), generator=torch.Generator().manual_seed(config.seed))
+    size = min(len(crops), config.batch_size)
+    batches = []
+    for first in range(0, min(len(crops), size * CALIBRATION_BATCHES), size):
+        rgb = torch.stack([crops[(int(i), int(i))] for i in draws[first : first + size]])
+        lightness = rgb_to_lab(rgb.float() / 255)[:, :1]
+        no_hints = torch.zeros_like(lightness)
+        batches.append((lightness, torch.cat([no_hints, no_hints], 1), no_hints))
+    folding.calibrate_batch_norms(network, batches)
+    log.info("fine-tuning %s (%s, %s)", path, info.arch, info.trained_on)
+    return network
+
+
+def parameter_groups(network: torch.nn.Module, config: Config) -> list[dict]:
+    """The trainable parameters; the pretrained encoder's at --encoder-lr-scale times the learning rate (at 0 the
+    encoder is frozen)."""
+    if not hasattr(network, "encoder_parameters"):
+        return [{"params": [p for p in network.parameters() if p.requires_grad]}]
+    scale = config.encoder_lr_scale
+    if scale == 0:
+        network.freeze_encoder()
+    encoder = {id(p) for p in network.encoder_parameters()}
+    rest = [p for p in network.parameters() if p.requires_grad and id(p) not in encoder]
+    if scale == 0:
+        return [{"params": rest}]
+    return [{"params": rest}, {"params": [p for p in network.encoder_parameters() if p.requires_grad],
+                               "lr": config.lr * scale}]  # fmt: skip
