@@ -1,8 +1,9 @@
 """Regenerate the sample results and the README's hint figure with the shipped model, through the real CLI.
 
 Run after shipping a new model: .venv/bin/python examples/make_figures.py
-Writes examples/*_color.png, examples/astronaut_hinted.png and docs/model/hints_demo.png (gray | automatic | the
-hint dots | with the hints | the original; the original is scikit-image's astronaut, a dev dependency).
+Writes examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png (the inputs above, the results
+below) and docs/model/hints_demo.png (gray | automatic | the hint dots | with the hints | the original; the original
+is scikit-image's astronaut, a dev dependency).
 """
 
 from __future__ import annotations
@@ -47,9 +48,30 @@ def hint_panel(gray: Image.Image, hints: Image.Image) -> Image.Image:
     return panel(Image.fromarray(base))
 
 
+def before_after(pairs: list[tuple[Path, Path]], height: int = 240) -> Image.Image:
+    """Each input above its result, side by side, all scaled to ``height``."""
+    columns = []
+    for source, result in pairs:
+        images = [Image.open(path).convert("RGB") for path in (source, result)]
+        width = round(images[0].width * height / images[0].height)
+        columns.append([image.resize((width, height), Image.Resampling.LANCZOS) for image in images])
+    gap = 6
+    sheet = Image.new("RGB", (sum(c[0].width for c in columns) + gap * (len(columns) - 1), 2 * height + gap), "white")
+    left = 0
+    for above, below in columns:
+        sheet.paste(above, (left, 0))
+        sheet.paste(below, (left, height + gap))
+        left += above.width + gap
+    return sheet
+
+
 def main() -> int:
+    pairs = []
     for source in sorted(EXAMPLES.glob("*_bw.*")):
-        colorize(source, EXAMPLES / source.name.replace("_bw", "_color").replace(source.suffix, ".png"))
+        target = EXAMPLES / source.name.replace("_bw", "_color").replace(source.suffix, ".png")
+        colorize(source, target)
+        pairs.append((source, target))
+    before_after(pairs).save(ROOT / "docs" / "before_after.png", optimize=True)
     gray_path, hints_path = EXAMPLES / "astronaut_bw.jpg", EXAMPLES / "astronaut_hints.png"
     colorize(gray_path, EXAMPLES / "astronaut_hinted.png", "--hints", str(hints_path))
     from skimage import data
@@ -66,7 +88,7 @@ def main() -> int:
     for index, image in enumerate(panels):
         sheet.paste(image, (index * PANEL, 0))
     sheet.save(ROOT / "docs" / "model" / "hints_demo.png", optimize=True)
-    print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/model/hints_demo.png")
+    print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png, docs/model/hints_demo.png")
     return 0
 
 
