@@ -18,7 +18,7 @@ def gimp3(tmp_path, model_path, monkeypatch):
 
     Gimp.LOG.clear()
     yield plugin, Gimp
-    unload_stubs("gimp3", ("gi",))
+    unload_stubs("gimp3", ("gi", "colorize_preview"))  # the preview holds the stubs it imported
 
 
 def procedure_of(plugin):
@@ -165,8 +165,11 @@ def test_render_size_is_a_choice_with_its_meaning(gimp3):
     assert status == Gimp.PDBStatusType.SUCCESS, message
 
 
-def test_the_dialog_preview_shows_the_colors_of_the_result_and_changes_nothing(gimp3):
+@pytest.mark.parametrize("path", ["in-process", "worker"])
+def test_the_dialog_preview_shows_the_colors_of_the_result_and_changes_nothing(gimp3, monkeypatch, path):
     plugin, Gimp = gimp3
+    if path == "worker":  # this Python cannot ask the model for its render size: the core applies it
+        monkeypatch.setenv("COLORIZE_FORCE_WORKER", "1")
     from gi.repository import GimpUi, GLib
 
     image = Gimp.Image(base_type=Gimp.ImageBaseType.GRAY, width=640, height=480)
@@ -194,12 +197,15 @@ def test_the_dialog_preview_shows_the_colors_of_the_result_and_changes_nothing(g
         GimpUi.ProcedureDialog.ON_RUN, GimpUi.ProcedureDialog.RESPONSE = None, True
     assert status == Gimp.PDBStatusType.CANCEL and image.history == [] and image.undo_groups == 0
     width, height, image_type, data, stride = seen["first"]
-    assert (width, height) == (64, 48), "the test model renders at 64: the preview shows that render"
+    if path == "in-process":
+        assert (width, height) == (64, 48), "the test model renders at 64: the preview shows that render"
+        assert "rendered at 64 x 48" in seen["label"]
+    else:  # read at the fallback size, colored at the model's 64
+        assert (width, height) == (384, 288) and "at the model's render size" in seen["label"]
     rgba = np.frombuffer(data, np.uint8).reshape(height, width, 4) / 255.0
     assert chroma(rgba).mean() > 10, "the preview is in color"
     final = np.frombuffer(seen["gray"][3], np.uint8).reshape(height, width, 4) / 255.0
     assert chroma(final).mean() < 1, "saturation 0 redraws it gray"
-    assert "rendered at 64 x 48" in seen["label"]
 
 
 def test_broken_model_leaves_the_image_untouched(gimp3, tmp_path):

@@ -16,7 +16,9 @@ from gi.repository import Gimp, GimpUi, GLib, Gtk
 PREVIEW_BOX = (400, 300)  # the preview fits inside this
 REDRAW_DELAY_MS = 120  # wait this long after a change before redrawing
 BACKGROUND = (0x30, 0x30, 0x30)  # around a photo that does not fill the box; close to GIMP's dark theme
-FALLBACK_RENDER_SIZE = 512  # "auto" when the model cannot be asked (worker path): the shipped model's default
+# "Automatic" when this Python cannot ask the model (worker path): the layer is read at this size, and the core
+# then reduces it to the model's own default, as in the final run.
+FALLBACK_RENDER_SIZE = 384
 
 
 def attach(dialog, config, image, drawable, adapter):
@@ -64,8 +66,8 @@ class Preview:
         self.area.draw(left, top, shown_w, shown_h, Gimp.ImageType.RGBA_IMAGE, pixels, shown_w * 4)
         self.area.queue_draw()
         seconds = time.perf_counter() - started
-        self.label.set_text(f"Preview of '{self.drawable.get_name()}' rendered at {width} x {height} "
-                            f"in {seconds:.2f} s")  # fmt: skip
+        scale = f"rendered at {width} x {height}" if render else "at the model's render size"
+        self.label.set_text(f"Preview of '{self.drawable.get_name()}' {scale} in {seconds:.2f} s")
         _log({"drawn": True, "seconds": seconds, "render": [width, height], "shown": [shown_w, shown_h]})
         return False
 
@@ -74,18 +76,21 @@ class Preview:
 
 
 def render(adapter, config, image, drawable):
-    """(width, height, RGBA bytes, render size): ``drawable`` colorized as ``config`` says, at the render scale.
-    ``adapter`` is the plug-in module (it finds the bridge and reads jobs); nothing in the image changes."""
+    """(width, height, RGBA bytes, render size or None when the core chose it): ``drawable`` colorized as
+    ``config`` says, at the render scale. ``adapter`` is the plug-in module (it finds the bridge and reads jobs);
+    nothing in the image changes."""
     bridge, settings = adapter.load_bridge()
     path = adapter.model_path(config, settings)
-    size = adapter.render_size(config) or bridge.default_render_size(path, settings, FALLBACK_RENDER_SIZE)
+    known = adapter.render_size(config) or bridge.default_render_size(path, settings, None)
+    size = known or FALLBACK_RENDER_SIZE
     longest = max(drawable.get_width(), drawable.get_height())
     job = adapter.read_job(bridge, settings, image, drawable, config, min(1.0, size / longest))
-    job.render_size = max(job.width, job.height)  # read at the render scale already: no second reduction
+    # Read at the render scale already: no second reduction. Unknown: the core applies the model's default.
+    job.render_size = max(job.width, job.height) if known else None
     result, channels = bridge.colorize_bytes(job, settings)
     if channels != 4:
         raise ValueError("the core returned no alpha channel")
-    return job.width, job.height, result, size
+    return job.width, job.height, result, known
 
 
 def _fit(rgba, width, height):
