@@ -85,6 +85,13 @@ def exported(tmp_path_factory):
     return output
 
 
+def test_eval_errors_are_printed_under_its_own_name(tmp_path, model_path, capsys):
+    missing = tmp_path / "nonexistent"
+    assert evaluate.main(["--model", str(model_path), "--data", str(missing)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("colorize-eval: ") and str(missing) in error and "colorize-train" not in error
+
+
 def test_export_matches_pytorch_and_follows_the_contract(exported):
     from training import export
 
