@@ -169,5 +169,7 @@ def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
     lightness = color.gray_to_lightness(photo / 255.0).astype(np.float32)[None, None]
     shipped_ab = ColorizationModel(default_model_path()).predict(lightness)
     tuned_ab = ColorizationModel(output).predict(lightness)
+    shipped_size = ColorizationModel(default_model_path()).info.default_render_size
+    assert ColorizationModel(output).info.default_render_size == shipped_size, "the source's render size is kept"
     assert np.abs(shipped_ab).mean() > 3, "the comparison is between models that paint"
     assert np.abs(tuned_ab - shipped_ab).mean() < 0.5 and np.abs(tuned_ab - shipped_ab).max() < 5

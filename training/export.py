@@ -33,6 +33,9 @@ MIRROR_AVERAGED = "mirror-averaged"  # in colorize.trained_on: from_onnx rebuild
 PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
 HALF_WEIGHTS_TOLERANCE = 0.5  # the same with the weights rounded to float16
 OPSET = 17
+# Written when --render-size is not given and the run did not start from an exported model (whose own default is
+# kept): the size at which the shipped network did best on val_general (docs/model-card.md).
+DEFAULT_RENDER_SIZE = 384
 
 
 def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Module, dict]:
@@ -61,6 +64,22 @@ def scale_chroma(generator: nn.Module, gain: float) -> nn.Module:
     return generator
 
 
+def inherited_render_size(config: dict) -> int | None:
+    """The default render size of the exported model a run started from (--init-from shipped or FILE.onnx)."""
+    from gimp_plugin.errors import ColorizeError
+    from gimp_plugin.model import ColorizationModel
+
+    from .from_onnx import is_exported_model, resolve
+
+    source = config.get("init_from")
+    if not source or not is_exported_model(source) or not resolve(source).is_file():
+        return None
+    try:
+        return ColorizationModel(resolve(source)).info.default_render_size
+    except ColorizeError:  # the source is broken now: the plain default then
+        return None
+
+
 def model_info(
     config: dict, generator: nn.Module, render_size: int | None, trained_on: str | None, chroma_gain: float = 1.0,
     mirror_average: bool = False,
@@ -73,7 +92,7 @@ def model_info(
     return contract.ModelInfo(
         arch=PRESETS[config["preset"]].arch,
         native_size=int(config["image_size"]),
-        default_render_size=int(render_size or 512),
+        default_render_size=int(render_size or inherited_render_size(config) or DEFAULT_RENDER_SIZE),
         size_multiple=int(generator.size_multiple),
         hints=True,
         trained_on=photos,
@@ -177,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path, help="run folder (uses last.pt) or checkpoint file")
     parser.add_argument("-o", "--output", type=Path, required=True, help="ONNX file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    parser.add_argument("--render-size", type=int, help="default render size written to the metadata (512)")
+    parser.add_argument("--render-size", type=int,
+                        help="default render size written to the metadata (default: that of the model the run "
+                             f"started from with --init-from, else {DEFAULT_RENDER_SIZE})")  # fmt: skip
     parser.add_argument("--trained-on", help="one line for the model card (default: data folders and steps)")
     parser.add_argument("--parity-photos", type=Path, help="folder of photos to include in the parity check")
     parser.add_argument("--float32-weights", action="store_true",
@@ -212,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parity {name}: max |delta ab| = {delta:.2e}")
     os.replace(args.output.with_name(f".{args.output.name}.partial"), args.output)
     size_mb = args.output.stat().st_size / 1e6
-    print(f"wrote {args.output} ({size_mb:.1f} MB, {info.arch}, multiple {info.size_multiple}); parity ok")
+    print(
+        f"wrote {args.output} ({size_mb:.1f} MB, {info.arch}, multiple {info.size_multiple}, "
+        f"render size {info.default_render_size}); parity ok"
+    )
     return 0
 
 
