@@ -105,6 +105,29 @@ def test_export_matches_pytorch_and_follows_the_contract(exported):
     assert "BatchNormalization" not in names, "batch norm is folded into the convolutions"
 
 
+@pytest.mark.parametrize("preset", ["baseline", "intermediate", "fusion-effnet", "fusion-irv2"])
+def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
+    pytest.importorskip("torch")
+    import copy
+
+    from training import export
+    from training.folding import fold_batch_norms
+    from training.models import PRESETS, build_generator
+
+    assert set(PRESETS) == {"baseline", "intermediate", "fusion-effnet", "fusion-irv2"}, "a new preset: add it here"
+    reference = build_generator(preset, pretrained=False).eval()
+    exported = fold_batch_norms(copy.deepcopy(reference))
+    config = {"preset": preset, "data": ["photos"], "step": 0, "image_size": 64}
+    info = export.model_info(config, exported, None, None)
+    path = tmp_path / "model.onnx"
+    export.write_model(reference, exported, info, path, float16=True)
+    partial = path.with_name(f".{path.name}.partial")
+    model = ColorizationModel(partial)
+    assert model.info.arch == PRESETS[preset].arch and model.info.default_render_size == export.DEFAULT_RENDER_SIZE
+    lightness = np.random.default_rng(1).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
+    assert model.predict(lightness).shape == (1, 2, 64, 64)
+
+
 def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):
     from training import export
 
