@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gimp_plugin import color  # noqa: E402
+from gimp_plugin.image_io import IMAGE_EXTENSIONS  # noqa: E402
 from gimp_plugin.model import ColorizationModel  # noqa: E402
 from gimp_plugin.pipeline import predict_chroma, render_shape  # noqa: E402
 
@@ -61,7 +62,7 @@ def main() -> int:
         print(f"{name}: network at {size}x{size}, median of {args.repeats}: {median * 1000:.1f} ms")
     print(f"float16 / float32 time: {medians['float16'] / medians['float32']:.3f}")
     if args.photos:
-        worst, photos = 0.0, sorted(p for p in args.photos.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+        worst, photos = 0.0, sorted(p for p in args.photos.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
         for path in photos:
             small = lightness_at_render_size(path, models["float32"].info.default_render_size)
             a, b = (predict_chroma(model, small) for model in models.values())

@@ -45,9 +45,7 @@ def _normalise_mode(image):
     if image.mode == "1":
         return image.convert("L")
     has_alpha = image.mode in ("PA", "RGBa", "La") or "transparency" in image.info
-    if image.mode == "P":
-        return image.convert("RGBA" if has_alpha else "RGB")
-    return image.convert("RGBA" if has_alpha else "RGB")  # YCbCr, LAB, HSV: Pillow's own conversion
+    return image.convert("RGBA" if has_alpha else "RGB")  # palette, YCbCr, LAB, HSV: Pillow's own conversion
 
 
 def _from_pillow(image) -> np.ndarray:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from .bridge import BridgeError
 from .errors import ColorizeError
-from .jobs import execute
-from .model import load_model
+from .jobs import cached_model, execute
 
 _MODELS: dict = {}  # path -> loaded model, so repeated runs in one GIMP session skip the load
 
 
 def default_render_size(path: str | None) -> int:
-    if path not in _MODELS:
-        _MODELS[path] = load_model(path)
-    return _MODELS[path].info.default_render_size
+    return cached_model(path or None, _MODELS).info.default_render_size
 
 
 def colorize_job(job, progress=None) -> tuple[bytes, int]:

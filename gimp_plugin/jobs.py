@@ -101,13 +101,16 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
     return result.astype(job.pixels.dtype, copy=False)
 
 
+def cached_model(path: str | None, models: dict | None) -> ColorizationModel:
+    """The model at ``path`` (None: the default one), loaded once per path when ``models`` caches them."""
+    if models is None:
+        return load_model(path)
+    if path not in models:
+        models[path] = load_model(path)
+    return models[path]
+
+
 def execute(header: dict, read: Reader, progress: Progress | None = None, models: dict | None = None) -> np.ndarray:
     """Decode and run one job. ``models`` caches loaded models by path across jobs (in-process GIMP sessions)."""
     job = decode(header, read)
-    path = header.get("model") or None
-    model = models.get(path) if models is not None else None
-    if model is None:
-        model = load_model(path)
-        if models is not None:
-            models[path] = model
-    return run(job, model, progress)
+    return run(job, cached_model(header.get("model") or None, models), progress)

@@ -29,7 +29,7 @@ from .folding import fold_batch_norms
 from .half_weights import store_weights_as_float16
 from .models import PRESETS, MirrorAverage, build_generator, output_convolution
 
-MIRROR_AVERAGED = "mirror-averaged"  # in colorize.trained_on: from_onnx rebuilds the wrapper's generator
+MIRROR_AVERAGED = "mirror-averaged"  # noted in colorize.trained_on, for whoever reads the model's metadata
 PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
 HALF_WEIGHTS_TOLERANCE = 0.5  # the same with the weights rounded to float16
 OPSET = 17
@@ -72,11 +72,11 @@ def inherited_render_size(config: dict) -> int | None:
     from .from_onnx import is_exported_model, resolve
 
     source = config.get("init_from")
-    if not source or not is_exported_model(source) or not resolve(source).is_file():
+    if not source or not is_exported_model(source):
         return None
     try:
         return ColorizationModel(resolve(source)).info.default_render_size
-    except ColorizeError:  # the source is broken now: the plain default then
+    except ColorizeError:  # the source is gone or broken now: the plain default then
         return None
 
 
