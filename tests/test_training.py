@@ -1,6 +1,7 @@
 """Training on CPU at tiny sizes, on synthetic photos the tests make."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -232,6 +233,24 @@ def test_euclidean_chroma_loss_is_the_mean_ab_distance(tmp_path):
     assert logged(tmp_path / "run", "euclidean") and not logged(tmp_path / "run", "l1")
     with pytest.raises(SystemExit):
         train_main(tiny(tmp_path, "--chroma-loss", "l2", out="other"))
+
+
+def test_aligned_colorfulness_term_credits_only_the_true_hue(tmp_path):
+    from training import losses
+
+    truth = torch.zeros(1, 2, 4, 4)
+    truth[:, 0] = 30.0  # a uniformly red-ish patch
+    right_hue, gray, other_hue, opposite = truth.clone(), torch.zeros_like(truth), truth.flip(1), -truth
+    shortfall = {form: {name: term(guess, truth).item() * losses.AB_SCALE
+                        for name, guess in [("right", right_hue), ("gray", gray), ("other", other_hue),
+                                            ("opposite", opposite)]}
+                 for form, term in losses.SHORTFALL_TERMS.items()}  # fmt: skip
+    # The magnitude form is satisfied by any hue of the right strength; the aligned one only by the right hue.
+    assert shortfall["magnitude"] == pytest.approx({"right": 0, "gray": 30, "other": 0, "opposite": 0}, abs=1e-3)
+    assert shortfall["aligned"] == pytest.approx({"right": 0, "gray": 30, "other": 30, "opposite": 60}, abs=1e-2)
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "5", "--colorfulness-form", "aligned")) == 0
+    assert logged(tmp_path / "run", "colorfulness")
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["colorfulness_form"] == "aligned"
 
 
 def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):

@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import TrainingError
-from .losses import CHROMA_LOSSES
+from .losses import CHROMA_LOSSES, SHORTFALL_TERMS
 from .models import PRESETS
 
-CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"],
-           "preset": list(PRESETS)}  # fmt: skip
+CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "colorfulness_form": list(SHORTFALL_TERMS),
+           "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"], "preset": list(PRESETS)}  # fmt: skip
 DESCRIPTION = "Train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos."
 LEGACY_NAMES = {"config": "preset"}  # settings renamed since: old checkpoints and config files still load
 
@@ -40,6 +40,7 @@ class Config:
     gan_weight: float = 0.02
     chroma_loss: str = "l1"
     colorfulness_weight: float = 1.0
+    colorfulness_form: str = "magnitude"
     perceptual_weight: float = 0.0
     hint_probability: float = 0.5
     hint_max_points: int = 20
@@ -81,6 +82,8 @@ HELP = {
     "gan_weight": "with --gan: weight of the adversarial term",
     "chroma_loss": "l1 (on a* and b*) or euclidean (the mean ab distance, the error AuC integrates)",
     "colorfulness_weight": "weight of the chroma shortfall term, which keeps the colors from fading to sepia",
+    "colorfulness_form": "magnitude (any hue of the truth's strength counts) or aligned (only chroma along the true "
+    "hue counts: color where the hue is likely, restraint where it is not)",
     "perceptual_weight": "weight of a perceptual term on the frozen classifier's features (0: off)",
     "hint_probability": "share of training samples that get color hints drawn from the truth",
     "hint_max_points": "most hint points per sample",

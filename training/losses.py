@@ -52,6 +52,23 @@ def chroma_shortfall(predicted_ab: torch.Tensor, true_ab: torch.Tensor, pool: in
     return F.relu(target - predicted).mean() / AB_SCALE
 
 
+def aligned_shortfall(predicted_ab: torch.Tensor, true_ab: torch.Tensor, pool: int = 4) -> torch.Tensor:
+    """How far the predicted chroma, measured along the true hue, falls short of the true chroma, cell by cell.
+
+    ``chroma_shortfall`` credits any hue of the right strength, so where the hue is uncertain it pushes the
+    network's own guess outward: a vivid wrong hue. Projected on the true hue, the push averages over the hues the
+    network cannot tell apart: strong where one hue is likely, little where several are (restraint when unsure).
+    """
+    predicted = F.avg_pool2d(predicted_ab, pool)
+    target = F.avg_pool2d(true_ab, pool)
+    strength = torch.linalg.vector_norm(target, dim=1)
+    along_true_hue = (predicted * target).sum(dim=1) / (strength + 1e-3)
+    return F.relu(strength - along_true_hue).mean() / AB_SCALE
+
+
+SHORTFALL_TERMS = {"magnitude": chroma_shortfall, "aligned": aligned_shortfall}
+
+
 def perceptual(features, lightness, predicted_ab, true_ab) -> torch.Tensor:
     """L1 between a frozen network's feature maps of the predicted and the true color image."""
     predicted = lab_to_rgb(torch.cat([lightness, predicted_ab], dim=1)) * 2 - 1

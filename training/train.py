@@ -193,7 +193,8 @@ class Trainer:
         config = self.config
         terms = {config.chroma_loss: losses.CHROMA_LOSSES[config.chroma_loss](predicted, ab)}
         if config.colorfulness_weight:
-            terms["colorfulness"] = config.colorfulness_weight * losses.chroma_shortfall(predicted, ab)
+            shortfall = losses.SHORTFALL_TERMS[config.colorfulness_form]
+            terms["colorfulness"] = config.colorfulness_weight * shortfall(predicted, ab)
         if config.perceptual_weight and hasattr(self.generator, "classifier"):
             features = self.generator.classifier.feature_maps
             terms["perceptual"] = config.perceptual_weight * losses.perceptual(features, lightness, predicted, ab)

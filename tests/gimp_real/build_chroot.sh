@@ -48,8 +48,11 @@ build() {  # build RELEASE
   echo "GIMP chroot ready: $target"
 }
 
+# Each release is built by a child of this script: bash ignores `set -e` inside a function called as `build || ...`,
+# which once marked a chroot ready after debootstrap itself had failed.
+if [[ "${1:-}" == --one ]]; then build "$2"; exit 0; fi
 status=0
 for release in "${RELEASES[@]}"; do
-  build "$release" || { echo "could not build the $release GIMP chroot" >&2; status=1; }
+  bash "${BASH_SOURCE[0]}" --one "$release" || { echo "could not build the $release GIMP chroot" >&2; status=1; }
 done
 exit $status
