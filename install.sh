@@ -17,8 +17,8 @@ usage() {
   cat <<EOF
 Usage: ./install.sh [options]
 
-Creates a Python virtual environment with Colorize's runtime (numpy, onnxruntime, Pillow, tifffile, tqdm) and the
-'colorize' command, and installs the GIMP plug-ins.
+Creates a Python virtual environment with Colorize's runtime (numpy, onnxruntime, Pillow, tifffile, imagecodecs,
+tqdm) and the 'colorize' command, and installs the GIMP plug-ins.
 
 Options:
   --venv DIR       where to create the virtual environment (default: .venv in the repository)

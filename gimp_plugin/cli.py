@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 from pathlib import Path
@@ -34,6 +35,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    value, cores = _positive(text), os.cpu_count() or 1
+    if value > cores:  # thousands of threads would starve the machine and no longer answer Ctrl-C or SIGTERM
+        raise argparse.ArgumentTypeError(f"{text}: this machine has {cores} CPU thread(s); give 1 to {cores}")
+    return value
+
+
+def _file_path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="colorize",
@@ -42,19 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  colorize photo.jpg -o photo_color.png\n  colorize scans/ more.tif -o colorized/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("inputs", nargs="+", type=Path, help="image files and/or folders (searched recursively)")
+    parser.add_argument("inputs", nargs="+", type=_file_path, help="image files and/or folders (searched recursively)")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, help="output file (one input) or folder (several, or a folder)"
+        "-o", "--output", required=True, help="output file (one input) or folder (several, a folder, or ending in /)"
     )
-    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped model, or $COLORIZE_MODEL)")
+    parser.add_argument("--model", type=_file_path, help="ONNX model (default: the shipped model, or $COLORIZE_MODEL)")
     parser.add_argument(
         "--render-size", type=_positive, help="longer side the model runs at: higher is slower, sometimes better"
     )
     parser.add_argument("--saturation", type=_saturation, default=1.0, help="scale the predicted color (0 = gray)")
-    parser.add_argument("--hints", type=Path, help="RGBA image: every opaque pixel's color is a hint (one input only)")
+    parser.add_argument(
+        "--hints", type=_file_path, help="RGBA image: every opaque pixel's color is a hint (one input only)"
+    )
     parser.add_argument("--format", help="output extension for folder runs, e.g. png (default: keep the input's)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
-    parser.add_argument("--threads", type=_positive, help="CPU threads (default: all cores, at most 4 for pre/post)")
+    parser.add_argument("--threads", type=_threads, help="CPU threads (default: all cores, at most 4 for pre/post)")
     parser.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only; no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {__version__}")
@@ -140,15 +156,28 @@ def _run(pairs, model, args, failures: list[str]) -> None:
             print(f"{source} -> {destination}", file=sys.stderr)
 
 
+def _reopen_closed_streams() -> None:
+    """A launcher or cron job may start us with stderr or stdout closed (``2>&-``): messages then go nowhere
+    instead of stopping the run."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - open for the whole process
+
+
 def main(argv: list[str] | None = None) -> int:
+    _reopen_closed_streams()
     args = build_parser().parse_args(argv)
+    output_is_folder = args.output.endswith(("/", os.sep))
+    args.output = Path(args.output)
     _stop_on_signals()
     missing = [str(path) for path in args.inputs if not path.exists()]
     try:
         if args.hints is not None and (len(args.inputs) != 1 or args.inputs[0].is_dir()):
             raise InputError("--hints applies to one input image; give a single file")
         existing = [path for path in args.inputs if path.exists()]
-        plan = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1)
+        protected = (args.hints,) if args.hints is not None else ()
+        plan = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1,
+                            output_is_folder=output_is_folder, protected=protected)  # fmt: skip
         model = load_model(args.model, device=args.device, threads=args.threads)
     except ColorizeError as error:
         print(f"colorize: error: {error}", file=sys.stderr)
@@ -156,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = [f"{path}: no such file or folder" for path in missing] + plan.refused
     for message in failures:
         _say(f"colorize: skipped {message}")
+    for note in plan.notes:
+        _say(f"colorize: note: {note}")
     try:
         _run(plan.pairs, model, args, failures)
     except (KeyboardInterrupt, Stopped) as stop:

@@ -16,6 +16,8 @@ OUTPUT_AB = "ab"
 
 # The largest size multiple a model may ask for: the runtime pads every photo to it, so more would waste memory.
 MAX_SIZE_MULTIPLE = 256
+# The largest default render size a model may name: a network pass at 8192 px already needs ~20 GB.
+MAX_RENDER_SIZE = 8192
 
 # name -> channel count; every tensor is float32 [N, C, H, W] with H and W dynamic.
 INPUT_CHANNELS = {INPUT_L: 1, INPUT_HINT_AB: 2, INPUT_HINT_MASK: 1}
@@ -96,4 +98,7 @@ def parse_metadata(metadata: dict[str, str]) -> tuple[ModelInfo | None, list[str
         trained_on=metadata.get(KEY_TRAINED_ON, ""),
         version=metadata.get(KEY_VERSION, ""),
     )
+    if info.default_render_size > MAX_RENDER_SIZE:
+        problems.append(f"metadata {KEY_RENDER_SIZE} is {info.default_render_size}, above the contract's limit "
+                        f"{MAX_RENDER_SIZE}")  # fmt: skip
     return (None if problems else info), problems

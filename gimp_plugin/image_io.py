@@ -6,6 +6,8 @@ and orientation tags are followed, so the pipeline always gets upright sRGB pixe
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +28,26 @@ class LoadedImage:
     notes: list[str] = field(default_factory=list)
 
 
-def _png_bit_depth(path: Path) -> int | None:
+PNG_COLOR_TYPES = {0: "gray", 2: "RGB", 3: "palette", 4: "gray+alpha", 6: "RGBA"}
+
+
+def _png_depth_and_kind(path: Path) -> tuple[int, str] | None:
+    """(bit depth, color type in words) from a PNG's IHDR chunk, or None for other files."""
     with open(path, "rb") as handle:
         header = handle.read(26)
-    if header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
+    if len(header) < 26 or header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
         return None
-    return header[24]
+    return header[24], PNG_COLOR_TYPES.get(header[25], "color")
+
+
+def _frame_note(image) -> str | None:
+    frames = getattr(image, "n_frames", 1)
+    if image.format == "TIFF":
+        return _pages_note(frames)
+    if frames > 1:
+        return (f"it holds {frames} frames (an animation); only the first frame was colorized. "
+                "Save the frames as separate images to colorize the others")  # fmt: skip
+    return None
 
 
 def _bytes_per_sample(mode: str) -> int:
@@ -81,13 +97,18 @@ def read_image(path: str | os.PathLike, what: str | None = None, bytes_per_pixel
     check_extension(path)
     if path.suffix.lower() in TIFF_EXTENSIONS:
         return _read_tiff(path, what or str(path), bytes_per_pixel)
+    return _read_with_pillow(path, what or str(path), bytes_per_pixel)
+
+
+def _read_with_pillow(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImage:
     from PIL import Image, ImageOps
 
     Image.MAX_IMAGE_PIXELS = None  # Pillow's own bomb guard (179 MP) would stop short of ours, checked below
     notes = []
     try:
         with Image.open(path) as image:  # reads the header only
-            limits.check_declared_size(*image.size, _bytes_per_sample(image.mode), what or str(path), bytes_per_pixel)
+            limits.check_declared_size(*image.size, _bytes_per_sample(image.mode), what, bytes_per_pixel)
+            notes += [note] if (note := _frame_note(image)) else []
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # no copy when there is nothing to turn
             icc = image.info.get("icc_profile")
@@ -102,8 +123,10 @@ def read_image(path: str | os.PathLike, what: str | None = None, bytes_per_pixel
         raise InputError(f"{path}: cannot read this file as an image ({error})") from error
     if pixels.dtype != np.uint8 and (note := color_profiles.note_unconverted(icc, pixels)):
         notes.append(note)
-    if pixels.ndim == 3 and pixels.shape[2] >= 3 and _png_bit_depth(path) == 16:
-        notes.append("16-bit RGB PNG read at 8-bit precision (Pillow limit); use 16-bit TIFF to keep all 16 bits")
+    png = _png_depth_and_kind(path)
+    if png and png[0] == 16 and png[1] != "gray":  # Pillow keeps 16 bits for plain gray PNGs only
+        notes.append(f"16-bit {png[1]} PNG read at 8-bit precision (Pillow limit); use 16-bit TIFF to keep all "
+                     "16 bits")  # fmt: skip
     return LoadedImage(np.ascontiguousarray(pixels), color_profiles.srgb_profile_bytes() if icc else None, notes)
 
 
@@ -129,18 +152,31 @@ def _tiff_tag(page, name: str, default=None):
     return default if tag is None else tag.value
 
 
+def _page_count(tiff) -> int:
+    """Pages that are images of their own: reduced-resolution copies (thumbnails, pyramid levels) do not count."""
+    return sum(1 for page in tiff.pages if not getattr(page, "subfiletype", 0) & 1)
+
+
+def _pages_note(pages: int) -> str | None:
+    if pages <= 1:
+        return None
+    return (f"it holds {pages} pages; only the first page was colorized. Save each page as its own file "
+            "to colorize the others")  # fmt: skip
+
+
 def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImage:
+    """The first page of a TIFF (multi-page scans hold one photo a page: never pages as channels), decoded with
+    tifffile, whose codecs (LZW, JPEG, CCITT, ...) come from imagecodecs."""
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tiff:
+        with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
             page = tiff.pages.first
-            series = tiff.series[0]
-            shape, dtype = series.shape, np.dtype(series.dtype)
-            planar = len(shape) == 3 and shape[0] in (1, 2, 3, 4) and shape[2] > 4
-            height, width = (shape[1], shape[2]) if planar else shape[:2]
-            limits.check_declared_size(width, height, dtype.itemsize, what, bytes_per_pixel)
-            pixels = series.asarray()
+            planar = page.planarconfig == 2 and page.samplesperpixel > 1  # SEPARATE: stored as (C, H, W)
+            limits.check_declared_size(page.imagewidth, page.imagelength, page.dtype.itemsize, what,
+                                       bytes_per_pixel)  # fmt: skip
+            pages = _page_count(tiff)
+            pixels = page.asarray()  # this page only: the others are never decoded
             photometric = int(_tiff_tag(page, "PhotometricInterpretation", 1))
             orientation = int(_tiff_tag(page, "Orientation", 1))
             icc = _tiff_tag(page, "InterColorProfile")
@@ -148,18 +184,26 @@ def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImag
     except InputError:
         raise
     except Exception as error:
-        raise InputError(f"{path}: cannot read this file as a TIFF image ({error})") from error
+        # A codec tifffile lacks (an old imagecodecs without CCITT, say): Pillow's libtiff reads most scans too.
+        try:
+            return _read_with_pillow(path, what, bytes_per_pixel)
+        except InputError:
+            raise InputError(f"{path}: cannot read this file as a TIFF image ({error})") from error
     if planar:
-        pixels = np.moveaxis(pixels, 0, -1)  # planar (C, H, W) storage
+        pixels = np.moveaxis(pixels, 0, -1)
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
     if colormap is not None:  # palette: 16-bit RGB from the color map
         pixels = np.moveaxis(np.asarray(colormap)[:, pixels], 0, -1).astype(np.uint16)
+    if pixels.dtype == np.bool_:  # bilevel (CCITT fax scans): black and white as 8-bit gray
+        pixels = pixels.astype(np.uint8) * np.uint8(255)
     if photometric == 0 and np.issubdtype(pixels.dtype, np.integer):  # min-is-white
         pixels = np.iinfo(pixels.dtype).max - pixels
     if pixels.ndim == 3 and pixels.shape[2] > 4:
         pixels = pixels[..., :4]
     if pixels.dtype in (np.float16, np.float64):
         pixels = pixels.astype(np.float32)
-    notes = []
+    notes = [note] if (note := _pages_note(pages)) else []
     icc = bytes(icc) if icc is not None else None
     if photometric == 5 or (icc and pixels.dtype == np.uint8):  # CMYK, or 8-bit with a profile: LittleCMS
         pixels, note = _convert_u8_with_profile(pixels, icc, cmyk=photometric == 5)
@@ -168,6 +212,18 @@ def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImag
         notes.append(note)
     pixels = upright(pixels, orientation)
     return LoadedImage(np.ascontiguousarray(pixels), color_profiles.srgb_profile_bytes() if icc else None, notes)
+
+
+@contextlib.contextmanager
+def _quiet_tifffile():
+    """tifffile logs its doubts about odd files as warnings; the CLI reports what matters itself."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _convert_u8_with_profile(pixels: np.ndarray, icc: bytes | None, cmyk: bool) -> tuple[np.ndarray, str | None]:

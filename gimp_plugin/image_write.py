@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import shutil
 import struct
 import tempfile
 import zlib
@@ -85,6 +86,10 @@ def _umask() -> int:
 
 def _describe(error: OSError, path: Path) -> str:
     """A write failure in words a user acts on."""
+    return f"cannot write {path}: {_reason(error)}"
+
+
+def _reason(error: OSError) -> str:
     reasons = {
         errno.ENOSPC: "no space left on the disk",
         errno.EDQUOT: "the disk quota is used up",
@@ -95,7 +100,7 @@ def _describe(error: OSError, path: Path) -> str:
         errno.EEXIST: "a part of the folder path is a file",
         errno.ENAMETOOLONG: "the name is too long",
     }
-    return f"cannot write {path}: {reasons.get(error.errno, error.strerror or str(error))}"
+    return reasons.get(error.errno, error.strerror or str(error))
 
 
 def _publish(temporary: str, path: Path, overwrite: bool) -> None:
@@ -121,6 +126,46 @@ def _publish(temporary: str, path: Path, overwrite: bool) -> None:
         os.unlink(temporary)
 
 
+MIN_FREE_BYTES = 1 << 20  # less than this free on the disk: not even a small photo fits
+NAME_MAX_BYTES = 255  # what Linux, macOS and Windows file systems allow for one name
+_TEMPORARY_EXTRA_BYTES = len(".") + len(".") + 8 + len(".tmp")  # mkstemp's 8 random characters
+
+
+def _temporary_prefix(name: str) -> str:
+    """``.NAME.``, shortened so that the temporary name fits where the final name fits (a 250-byte name too)."""
+    room = NAME_MAX_BYTES - _TEMPORARY_EXTRA_BYTES
+    encoded = os.fsencode(name)
+    if len(encoded) > room:
+        name = encoded[:room].decode(errors="ignore")  # never half a character
+    return f".{name}."
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why files cannot be written into ``folder`` (made on the way if missing), or None when they can: checked
+    once per folder when a batch is planned, by creating and removing a small file where the folder is or would
+    be made, so a read-only, full or misnamed output folder is found before any photo is colorized."""
+    existing = Path(folder)
+    while not existing.exists():
+        if existing.is_symlink() or existing.parent == existing:  # a dangling link, or the root that is missing
+            return f"{existing} cannot be made"
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"a part of the folder path is a file ({existing})"
+    try:
+        if shutil.disk_usage(existing).free < MIN_FREE_BYTES:
+            return _reason(OSError(errno.ENOSPC, "no space"))
+        descriptor, probe = tempfile.mkstemp(prefix=".colorize-probe-", suffix=".tmp", dir=existing)
+        try:
+            os.write(descriptor, b"probe")
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+            os.unlink(probe)
+    except OSError as error:
+        return _reason(error)
+    return None
+
+
 def write_image(
     path: str | os.PathLike,
     pixels: np.ndarray,
@@ -140,7 +185,7 @@ def write_image(
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        descriptor, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
         with os.fdopen(descriptor, "wb") as handle:
             _encode(pixels, suffix, icc_profile, handle)
             handle.flush()

@@ -7,12 +7,13 @@ hint image and the selection. ``read(n)`` hands over the next ``n`` bytes: from 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import limits
+from . import contract, limits
 from .errors import InputError
 from .hints import hints_from_rgba
 from .model import ColorizationModel, load_model
@@ -32,20 +33,38 @@ class Job:
     selection: np.ndarray | None
 
 
-def _spec(spec: dict, default_channels: int) -> tuple[int, int, int, np.dtype]:
-    try:
-        width, height = int(spec["width"]), int(spec["height"])
-        channels = int(spec.get("channels") or default_channels)
-        dtype = FORMATS[spec["format"]]
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"bad request header: {error!r} in {spec}") from error
-    if width < 1 or height < 1 or channels not in (1, 2, 3, 4):
-        raise InputError(f"bad image size in request: {width} x {height} x {channels}")
-    return width, height, channels, dtype
+def _bad(what: str, value) -> InputError:
+    return InputError(f"bad request header: {what} {value!r}")
+
+
+def whole_number(value, what: str, low: int = 1, high: int | None = None) -> int:
+    """A header field that must be a whole number in [low, high] (JSON may write 3 as 3.0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _bad(what, value)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise _bad(what, value)
+    if value < low or (high is not None and value > high):
+        raise InputError(f"bad request header: {what} {value!r} is outside {low}..{high if high else 'any'}")
+    return int(value)
+
+
+def _spec(spec, default_channels: int, what: str) -> tuple[int, int, int, np.dtype]:
+    if not isinstance(spec, dict):
+        raise _bad(f"{what}: expected an object, got", spec)
+    if "width" not in spec or "height" not in spec or "format" not in spec:
+        raise InputError(f"bad request header: {what} needs width, height and format, got {spec}")
+    width = whole_number(spec["width"], f"{what} width", high=limits.MAX_SIDE)
+    height = whole_number(spec["height"], f"{what} height", high=limits.MAX_SIDE)
+    channels = spec.get("channels") or default_channels
+    if channels not in (1, 2, 3, 4) or isinstance(channels, bool):
+        raise _bad(f"{what} channels (1 to 4)", channels)
+    if not isinstance(spec["format"], str) or spec["format"] not in FORMATS:
+        raise _bad(f"{what} format (one of {', '.join(FORMATS)})", spec["format"])
+    return width, height, int(channels), FORMATS[spec["format"]]
 
 
 def _payload(read: Reader, spec: dict, default_channels: int, what: str) -> np.ndarray:
-    width, height, channels, dtype = _spec(spec, default_channels)
+    width, height, channels, dtype = _spec(spec, default_channels, what)
     # Before reading a byte: a header may announce more than this machine holds.
     limits.check_declared_size(width, height, dtype.itemsize, what)
     expected = width * height * channels * dtype.itemsize
@@ -61,13 +80,40 @@ def decode(header: dict, read: Reader) -> Job:
     if not isinstance(header, dict) or header.get("protocol") != PROTOCOL:
         found = header.get("protocol") if isinstance(header, dict) else header
         raise InputError(f"protocol {found!r} not understood; this runtime speaks {PROTOCOL}")
+    check_settings(header)
     pixels = _payload(read, header, 1, "the image")
     hints = _payload(read, header["hints"], 4, "the hint layer") if header.get("hints") else None
     selection = None
     if header.get("selection"):
+        if not isinstance(header["selection"], dict):
+            raise _bad("selection: expected an object, got", header["selection"])
         spec = dict(header["selection"], width=header["width"], height=header["height"], channels=1)
         selection = _payload(read, spec, 1, "the selection")
     return Job(header, pixels, hints, selection)
+
+
+def check_settings(header: dict) -> None:
+    """The header's settings are of the types the protocol names (docs/model-contract.md), before any byte of
+    pixels is read: a wrong one is the caller's mistake, said in words, not an internal error."""
+    model = header.get("model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise _bad("model (a path, or null for the default model)", model)
+    if header.get("render_size") is not None:
+        whole_number(header["render_size"], "render_size", high=contract.MAX_RENDER_SIZE)
+    saturation = header.get("saturation", 1.0)
+    if (
+        isinstance(saturation, bool)
+        or not isinstance(saturation, (int, float))
+        or not (math.isfinite(saturation) and saturation >= 0)
+    ):
+        raise _bad("saturation (a number from 0 up)", saturation)
+    hints = header.get("hints")
+    offset = hints.get("offset") if isinstance(hints, dict) else None
+    if offset is not None:
+        if not isinstance(offset, (list, tuple)) or len(offset) != 2:
+            raise _bad("hints offset (null or [x, y])", offset)
+        for value in offset:
+            whole_number(value, "hints offset", low=-limits.MAX_SIDE, high=limits.MAX_SIDE)
 
 
 def place_hint_image(image: np.ndarray, offset, width: int, height: int) -> np.ndarray:
@@ -88,14 +134,12 @@ def place_hint_image(image: np.ndarray, offset, width: int, height: int) -> np.n
 def run(job: Job, model: ColorizationModel, progress: Progress | None = None) -> np.ndarray:
     """Colorize a decoded job; the result has the pixels' sample format (float jobs give float32)."""
     header, (height, width) = job.header, job.pixels.shape[:2]
-    render_size = header.get("render_size") or None
+    render_size = int(header["render_size"]) if header.get("render_size") else None
     hints = None
     if job.hints is not None:
         placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
         hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
     saturation = header.get("saturation", 1.0)
-    if not isinstance(saturation, (int, float)):
-        raise InputError(f"bad request header: saturation {saturation!r} is not a number")
     result = colorize(job.pixels, model, render_size=render_size, saturation=float(saturation), hints=hints,
                       selection=job.selection, progress=progress)  # fmt: skip
     return result.astype(job.pixels.dtype, copy=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import InputError
 
 MAX_PIXELS = 500_000_000  # 20000 x 25000; L alone then takes 2 GB
+MAX_SIDE = 1_000_000  # no side of a real photo is longer; a larger number in a request is a mistake
 # Peak bytes per pixel while a photo is read, colorized and written, by bytes per sample, with a margin over what
 # bench/bench_memory.py measured (between 12 and 48 MP): 8-bit gray PNG 6.9, RGB JPEG 11.5 (the table path);
 # 16-bit RGB TIFF 17.7, 16-bit gray PNG 27.5, float gray TIFF 35.7 (the per-pixel Lab path).
@@ -16,6 +17,9 @@ BYTES_PER_PIXEL = {1: 14, 2: 36, 4: 44}
 # What the runtime takes besides the photo (onnxruntime, the model, the network's activations): 180-290 MB
 # measured, doubled.
 BASE_BYTES = 600_000_000
+# The network's activations grow with the render size, not the photo's: 296-305 bytes per pixel of the render
+# (bench/bench_memory.py, render 1000 to 2000 on the shipped model), with a margin.
+NETWORK_BYTES_PER_RENDER_PIXEL = 400
 
 
 def check_pixel_count(width: int, height: int, what: str = "the image") -> None:
@@ -73,4 +77,15 @@ def check_declared_size(
         raise InputError(
             f"{what} ({width} x {height}, {width * height / 1e6:.0f} MP) needs about {need / 1e9:.1f} GB of memory "
             f"to colorize, and {free / 1e9:.1f} GB is free; close other programs or scale it down"
+        )
+
+
+def check_render_memory(height: int, width: int) -> None:
+    """Refuse a render size whose network pass would not fit in the free memory (``--render-size 4000`` on a
+    12 MP photo needs gigabytes), before the network starts."""
+    need, free = height * width * NETWORK_BYTES_PER_RENDER_PIXEL, available_memory()
+    if free is not None and need > free:
+        raise InputError(
+            f"rendering at {width} x {height} needs about {need / 1e9:.1f} GB of memory for the network, and "
+            f"{free / 1e9:.1f} GB is free; choose a smaller render size (the model's default is the usual choice)"
         )

@@ -13,6 +13,7 @@ from .errors import ModelError
 DEVICES = ("auto", "cpu", "cuda")
 AB_RANGE = 128  # a*, b* of real colours stay within about this
 MAX_AB = 4 * AB_RANGE  # beyond this a model's output is garbage, not an oversaturated colour
+PROBE_SIDE = 64  # the gray square a model is tried on when it loads
 
 
 def _import_onnxruntime():
@@ -69,6 +70,8 @@ def check_signature(inputs, outputs) -> list[str]:
         if len(shape) != 4:
             problems.append(f"{name} must have 4 dimensions [N, C, H, W], found {shape}")
             continue
+        if isinstance(shape[0], int) and shape[0] != 1:
+            problems.append(f"{name} must have a dynamic (or 1) batch size, found {shape[0]} ({_describe(arg)})")
         if isinstance(shape[1], int) and shape[1] != expected[name]:
             problems.append(f"{name} must have {expected[name]} channel(s), found {shape[1]} ({_describe(arg)})")
         if isinstance(shape[2], int) or isinstance(shape[3], int):
@@ -81,12 +84,14 @@ class ColorizationModel:
 
     def __init__(self, path: str | os.PathLike, device: str = "auto", threads: int | None = None):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ModelError(f"{self.path} is a folder; give the model's .onnx file")
         if not self.path.is_file():
             raise ModelError(f"model file not found: {self.path}")
         ort = _import_onnxruntime()
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = int(threads)
+        if threads:  # never more than the cores: thousands of threads starve the machine and ignore signals
+            options.intra_op_num_threads = max(1, min(int(threads), os.cpu_count() or 1))
             options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # Idle inference threads would otherwise spin for a while after each run, on the cores that the pre- and
@@ -116,6 +121,17 @@ class ColorizationModel:
             raise ModelError(f"model {self.path.name}: metadata {contract.KEY_SIZE_MULTIPLE} is {info.size_multiple}, "
                              f"above the contract's limit {contract.MAX_SIZE_MULTIPLE}")  # fmt: skip
         self.accepts_hints = has_hint_inputs
+        self._try_once()
+
+    def _try_once(self) -> None:
+        """Run the network once on a small gray image: a model whose declared shapes hide a wrong output (two
+        channels declared dynamic, say) is refused on load, not after the first photo was read."""
+        side = self.info.size_multiple * max(1, -(-PROBE_SIDE // self.info.size_multiple))
+        try:
+            self.predict(np.full((1, 1, side, side), 50.0, np.float32))
+        except ModelError as error:
+            raise ModelError(f"model {self.path.name} does not work: a test run at {side} x {side} failed "
+                             f"({error})") from error  # fmt: skip
 
     def predict(
         self,

@@ -78,6 +78,8 @@ def _check_selection(selection: np.ndarray | None, shape: tuple[int, int]) -> np
         raise InputError(f"the selection mask is {selection.shape}, the image is {shape}")
     if selection.dtype == np.uint8:
         return selection.astype(np.float32) / np.float32(255)
+    if not np.issubdtype(selection.dtype, np.number) or not np.isfinite(selection).all():
+        raise InputError("the selection mask holds values that are not numbers (NaN or infinity)")
     return np.clip(selection.astype(np.float32), 0.0, 1.0)
 
 
@@ -113,6 +115,7 @@ def colorize(
     path = render_paths.choose(pixels, layout, threads or _default_threads())
 
     size = render_shape(height, width, render_size or model.info.default_render_size)
+    limits.check_render_memory(*size)
     lightness_small = path.measure(size, report)
     hint_arrays = resample_hints(hints, *size) if hints is not None else None
     clock.lap("convert")

@@ -159,7 +159,7 @@ def test_declared_sizes_are_checked_before_decoding(tmp_path, monkeypatch, name)
         tifffile.imwrite(path, np.zeros((300, 400), np.uint16))
     monkeypatch.setattr(limits, "available_memory", lambda: limits.BASE_BYTES + 1000)
     decoded = []
-    monkeypatch.setattr(tifffile.TiffPageSeries, "asarray", lambda *a, **k: decoded.append(1), raising=False)
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", lambda *a, **k: decoded.append(1))
     monkeypatch.setattr(Image.Image, "load", lambda *a, **k: decoded.append(1))
     with pytest.raises(InputError, match="needs about .* GB of memory"):
         read_image(path)
@@ -239,9 +239,8 @@ def test_models_asking_for_absurd_sizes_or_painting_garbage_are_refused(tmp_path
 
     with pytest.raises(ModelError, match="size_multiple"):
         ColorizationModel(save_model(tmp_path / "m.onnx", info=replace(TEST_INFO, size_multiple=100000)))
-    garbage = ColorizationModel(save_model(tmp_path / "g.onnx", gain=1e6))
-    with pytest.raises(ModelError, match="far outside the Lab range"):
-        colorize(gray_u8, garbage)
+    with pytest.raises(ModelError, match="test run .* far outside the Lab range"):  # found on load, not per photo
+        ColorizationModel(save_model(tmp_path / "g.onnx", gain=1e6))
 
 
 def test_a_missing_colorize_model_file_names_the_variable(tmp_path, monkeypatch):

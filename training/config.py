@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -153,6 +154,54 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     return parser
 
 
+# Settings a resumed run takes from the command line: its length, phases, loss weights and hint density (the
+# schedule then continues from the current step towards the new end), and how it is observed and fed.
+ADJUSTABLE_ON_RESUME = frozenset({
+    "max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
+    "hint_probability", "hint_max_points", "time_limit", "stop_at_step", "data", "device", "workers", "log_every",
+    "sample_every", "checkpoint_every",
+})  # fmt: skip
+# name -> (lowest, highest, whether the lowest is allowed); None: no bound on that side.
+RANGES = {
+    "image_size": (32, 4096, True), "batch_size": (1, None, True), "max_steps": (1, None, True),
+    "epochs": (0, None, False), "lr": (0, 1, False), "weight_decay": (0, 1, True), "critic_steps": (0, None, True),
+    "gan_steps": (0, None, True), "gan_lr": (0, 1, False), "gan_weight": (0, None, True),
+    "colorfulness_weight": (0, None, True), "perceptual_weight": (0, None, True), "hint_probability": (0, 1, True),
+    "hint_max_points": (1, None, True), "ema_decay": (0, 1, True), "val_count": (0, None, True),
+    "cache_side": (0, None, True), "workers": (0, 64, True), "folder_power": (0, 4, True),
+    "crop_min_area": (0, 1, False), "encoder_lr_scale": (0, 10, True), "log_every": (1, None, True),
+    "sample_every": (1, None, True), "checkpoint_every": (1, None, True), "stop_at_step": (1, None, True),
+    "time_limit": (0, None, False),
+}  # fmt: skip
+
+
+def problems_with(config: Config) -> list[str]:
+    """Settings that no run can use (a batch of 0, a learning rate that is not a number), in words."""
+    problems = []
+    for name, (low, high, low_allowed) in RANGES.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if not math.isfinite(value):
+            problems.append(f"{flag} {value}: give a number")
+        elif value < low or (value == low and not low_allowed) or (high is not None and value > high):
+            lowest = f"{low} or more" if low_allowed else f"more than {low}"
+            problems.append(f"{flag} {value}: give {lowest}" + (f", at most {high}" if high is not None else ""))
+    return problems
+
+
+def resume_conflicts(stored: Config, given: Config, changed: set[str]) -> list[str]:
+    """Settings given again on --resume that a resumed run cannot change (the network, the crops, the optimizer):
+    refused, rather than silently trained with the run's own."""
+    conflicts = []
+    for name in sorted(changed - ADJUSTABLE_ON_RESUME):
+        if getattr(given, name) != getattr(stored, name):
+            flag = "--" + name.replace("_", "-")
+            conflicts.append(f"{flag} {getattr(given, name)} (this run has {getattr(stored, name)})")
+    return conflicts
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespace]:
     """(the run's settings, the parsed arguments); ``args.changed`` names the settings the command line or the
     settings file gave, even at their default value (a resumed run takes exactly those)."""
@@ -169,4 +218,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     config = Config(**values)
     if not args.resume and not config.data:
         parser.error("--data is required (unless --resume)")
+    if problems := problems_with(config):
+        parser.error("; ".join(problems))
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder for the run (it is made if needed)")
     return config, args

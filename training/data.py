@@ -146,6 +146,11 @@ def validation_split_file(out: Path, given: str | None, inherited: list[Path], w
     """The validation split file: ``given``; else the run folder's, which a fine-tune first fills with the first of
     its source run's split files (``inherited``) that exists, so that it never trains on the photos those held out."""
     if given:
+        if not Path(given).is_file():  # a mistyped name must not become a new split that trains on the held-out
+            raise TrainingError(
+                f"--val-split {given}: no such file. Name an existing split file, or leave "
+                f"--val-split out to hold out a new split (written to {out / 'val_split.txt'})"
+            )
         return Path(given)
     own = out / "val_split.txt"
     if inherited and not own.exists():

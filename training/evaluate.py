@@ -136,9 +136,14 @@ def evaluate(args: argparse.Namespace) -> dict:
     files = _selected(args.data, args.split, args.limit)
     if not files:
         raise TrainingError("no images found")
-    rows, sweep, sheet = [], defaultdict(list), []
+    rows, sweep, sheet, skipped = [], defaultdict(list), [], []
     for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
-        truth = load_rgb(path, args.max_side)
+        try:
+            truth = load_rgb(path, args.max_side)
+        except Exception as error:  # any decoder failure: this photo is left out, the others are measured
+            skipped.append(str(path))
+            tqdm.write(f"colorize-eval: skipped {path}: cannot read it as an image ({error})", file=sys.stderr)
+            continue
         gray = to_gray(truth)
         run = partial(colorize, gray, model, render_size=args.render_size, saturation=args.saturation)
         result, baseline = run(), gray_baseline(gray)
@@ -151,6 +156,8 @@ def evaluate(args: argparse.Namespace) -> dict:
             sweep[count].append(psnr(hinted, truth))
         if len(sheet) < args.sheet_rows and index % max(1, len(files) // args.sheet_rows) == 0:
             sheet.append((baseline, result, truth))
+    if not rows:
+        raise TrainingError(f"none of the {len(files)} photos could be read")
     groups = defaultdict(list)
     for row in rows:
         groups[row["group"]].append(row)
@@ -161,8 +168,11 @@ def evaluate(args: argparse.Namespace) -> dict:
         "overall": {**summarise(rows), "count": len(rows)},
         "groups": {name: {**summarise(items), "count": len(items)} for name, items in groups.items()},
         "hint_sweep_psnr": {str(k): float(np.mean(v)) for k, v in sorted(sweep.items())},
+        "skipped": skipped,
     }
     report["markdown"] = markdown_table(report["overall"], report["groups"])
+    if skipped:
+        report["markdown"] += f"\n\n{len(skipped)} unreadable photo(s) left out: {', '.join(skipped)}"
     if sweep:
         report["markdown"] += "\n\n| hint points | " + " | ".join(report["hint_sweep_psnr"]) + " |\n|---|"
         report["markdown"] += "---|" * len(sweep) + "\n| PSNR (dB) | "

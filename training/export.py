@@ -191,12 +191,36 @@ def _real_lightness(folder: Path | None, count: int = 2) -> list[np.ndarray]:
     return [color.rgb_to_lightness(load_rgb(path, 256).astype(np.float32) / 255) for path, _, _ in files]
 
 
+def _render_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= contract.MAX_RENDER_SIZE:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of pixels, 1 to {contract.MAX_RENDER_SIZE}")
+    return value
+
+
+def _output_problem(output: Path, overwrite: bool) -> str | None:
+    """Why the model file cannot be written at ``output``, found before the export starts."""
+    if output.is_dir():
+        return f"-o {output} is a folder; give the path of the .onnx file to write (for example {output / 'mine.onnx'})"
+    if output.exists() and not overwrite:
+        return f"{output} exists; pass --overwrite to replace it"
+    folder = output.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"-o {output}: {folder} is a file, so no folder can be made there"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colorize-export", description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="run folder (uses last.pt) or checkpoint file")
     parser.add_argument("-o", "--output", type=Path, required=True, help="ONNX file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    parser.add_argument("--render-size", type=int,
+    parser.add_argument("--render-size", type=_render_size,
                         help="default render size written to the metadata (default: that of the model the run "
                              f"started from with --init-from, else {DEFAULT_RENDER_SIZE})")  # fmt: skip
     parser.add_argument("--trained-on", help="one line for the model card (default: data folders and steps)")
@@ -214,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.chroma_gain > 0 and math.isfinite(args.chroma_gain)):
         parser.error("--chroma-gain must be a number above 0")
-    if args.output.exists() and not args.overwrite:
-        parser.error(f"{args.output} exists; pass --overwrite to replace it")
+    if problem := _output_problem(args.output, args.overwrite):
+        parser.error(problem)
     try:
         reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
         if args.mirror_average:
@@ -226,12 +250,16 @@ def main(argv: list[str] | None = None) -> int:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         results = write_model(reference, exported, info, args.output, not args.float32_weights,
                               _real_lightness(args.parity_photos))  # fmt: skip
+        for name, delta in results:
+            print(f"parity {name}: max |delta ab| = {delta:.2e}")
+        os.replace(args.output.with_name(f".{args.output.name}.partial"), args.output)
     except (TrainingError, FileNotFoundError) as error:
         print(f"colorize-export: {error}", file=sys.stderr)
         return 1
-    for name, delta in results:
-        print(f"parity {name}: max |delta ab| = {delta:.2e}")
-    os.replace(args.output.with_name(f".{args.output.name}.partial"), args.output)
+    except OSError as error:  # a full disk, a read-only folder: nothing partial is left
+        args.output.with_name(f".{args.output.name}.partial").unlink(missing_ok=True)
+        print(f"colorize-export: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        return 1
     size_mb = args.output.stat().st_size / 1e6
     print(
         f"wrote {args.output} ({size_mb:.1f} MB, {info.arch}, multiple {info.size_multiple}, "

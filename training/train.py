@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from . import checkpoint, data, losses, start
-from .config import Config, from_dict, parse_args
+from .config import ADJUSTABLE_ON_RESUME, Config, from_dict, parse_args, resume_conflicts
 from .errors import TrainingError
 from .lab import lab_to_rgb, rgb_to_lab
 from .models import PatchDiscriminator
@@ -43,7 +43,7 @@ class _TimeBudget:
 
     limit: float  # seconds from ``started``
     first_step: int
-    started: float = field(default_factory=time.perf_counter)
+    started: float
     calibration: tuple[int, float] | None = None  # (step, time) where the speed measurement starts
     next_plan: int = 0
 
@@ -76,6 +76,10 @@ def open_tensorboard(out: Path):
 
 
 class Trainer:
+    # What --time-limit measures time by; a test hands it a clock of its own (a busy machine's real clock makes
+    # a test of the planning flaky).
+    clock = staticmethod(time.perf_counter)
+
     def __init__(self, config: Config, out: Path, rank: int, world: int, device: torch.device):
         self.config, self.out, self.rank, self.world, self.device = config, out, rank, world, device
         self.is_main = rank == 0
@@ -304,9 +308,9 @@ class Trainer:
     def _follow_time_limit(self, budget: _TimeBudget, last_step: int, progress) -> int:
         """After a step: measure, plan again or stop as --time-limit says. Returns the (new) last step."""
         if self.step == budget.first_step + CALIBRATION_SKIP:
-            budget.calibration = (self.step, time.perf_counter())
+            budget.calibration = (self.step, self.clock())
         elif self.step == budget.next_plan and self.step < last_step:
-            now = time.perf_counter()
+            now = self.clock()
             steps_per_s = (self.step - budget.calibration[0]) / (now - budget.calibration[1])
             self.fit_to_time_limit(steps_per_s, budget.limit - (now - budget.started))
             last_step = self._last_step()
@@ -320,7 +324,7 @@ class Trainer:
         return last_step
 
     def _over_time(self, budget: _TimeBudget) -> bool:
-        over = time.perf_counter() - budget.started > SAFETY_STOP * budget.limit
+        over = self.clock() - budget.started > SAFETY_STOP * budget.limit
         if self.world > 1:  # all ranks stop at the same step, or DDP waits forever for the one that went on
             flag = torch.tensor([float(over)], device=self.device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
@@ -353,7 +357,7 @@ class Trainer:
 
             progress = tqdm(total=self.total_steps, initial=self.step, unit="step", desc=f"Training {config.preset}")
         window_start, window_images, running = time.perf_counter(), 0, {}
-        budget = _TimeBudget(config.time_limit, self.step) if config.time_limit is not None else None
+        budget = _TimeBudget(config.time_limit, self.step, self.clock()) if config.time_limit is not None else None
         last_step = self._last_step()
         while self.step < last_step:
             epoch, position = divmod(self.step, batches_per_epoch)
@@ -404,11 +408,13 @@ def train(config: Config, args) -> int:
         stored, unknown = from_dict(saved["config"])
         for name in unknown:
             log.warning("ignoring setting %r of the checkpoint: this version has no such setting", name)
-        # A resumed run keeps its settings, except its length, phases, loss weights and hint density when given
-        # again: the schedule then continues from the current step towards the new end.
-        adjustable = {"max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
-                      "hint_probability", "hint_max_points", "time_limit"}  # fmt: skip
-        for name in adjustable & args.changed:
+        # A resumed run keeps its settings, except those that may change (ADJUSTABLE_ON_RESUME) when given again;
+        # any other given setting that differs is refused.
+        if conflicts := resume_conflicts(stored, config, args.changed):
+            raise TrainingError(f"--resume: these settings cannot change when a run continues: "
+                                f"{'; '.join(conflicts)}. Leave them out, or start a new run from this one with "
+                                f"--init-from {out}")  # fmt: skip
+        for name in ADJUSTABLE_ON_RESUME & args.changed:
             setattr(stored, name, getattr(config, name))
         stored.stop_at_step = config.stop_at_step
         config = stored

@@ -1,0 +1,112 @@
+"""Peak memory of the inputs that used to cost far more than their photo, each in a fresh process:
+
+- a multi-page TIFF (400 pages of 1000 x 750): only the first page may be decoded, so it should cost what a
+  one-page TIFF costs;
+- a 20000 x 20000 RGBA hint image: reduced as it is read, it should cost its 8-bit pixels once (1.6 GB), not twice;
+- the render size: the network's memory per pixel of the render (what limits.NETWORK_BYTES_PER_RENDER_PIXEL holds).
+
+Run: .venv/bin/python bench/bench_input_memory.py [--skip-hints] [--render-sizes 384 1000 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh Python; returns the JSON object it prints last, with its own peak resident memory."""
+    own_peak = """
+import resource
+result["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(result))"""
+    done = subprocess.run([sys.executable, "-c", code + own_peak, *args], check=True, capture_output=True, text=True,
+                          cwd=ROOT)  # fmt: skip
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {**result, "peak": result["peak"] * 1024}
+
+
+READ = """import json, sys
+from gimp_plugin.image_io import read_image
+loaded = read_image(sys.argv[1])
+result = {"shape": list(loaded.pixels.shape), "notes": loaded.notes}"""
+
+HINTS = """import json, sys
+from gimp_plugin.hints import read_hints
+hints = read_hints(sys.argv[1], (288, 288))
+result = {"hinted cells": hints.count}"""
+
+COLORIZE = """import json, sys
+from gimp_plugin.cli import main
+result = {"exit": main([sys.argv[1], "-o", sys.argv[2], "--render-size", sys.argv[3], "-q", "--overwrite"])}"""
+
+
+def multipage(folder: Path) -> None:
+    import tifffile
+
+    page = np.add.outer(np.arange(750) // 3, np.arange(1000) // 4).astype(np.uint8)  # compresses as scans do
+    tifffile.imwrite(folder / "one.tif", page, compression="zlib")
+    tifffile.imwrite(folder / "pages.tif", np.broadcast_to(page, (400, *page.shape)), photometric="minisblack",
+                     compression="zlib")  # fmt: skip
+    one, many = _child(READ, str(folder / "one.tif")), _child(READ, str(folder / "pages.tif"))
+    size = (folder / "pages.tif").stat().st_size / 1e6
+    print(f"multi-page TIFF: 1 page {one['peak'] / 1e6:.0f} MB; 400 pages ({size:.1f} MB file) "
+          f"{many['peak'] / 1e6:.0f} MB, read as {many['shape']}; note: {many['notes']}")  # fmt: skip
+
+
+def huge_hints(folder: Path) -> None:
+    from PIL import Image
+
+    side = 20000
+    hint = Image.new("RGBA", (side, side))
+    hint.paste((255, 0, 0, 255), (100, 100, 140, 140))
+    hint.save(folder / "hints.png", compress_level=1)
+    del hint
+    result = _child(HINTS, str(folder / "hints.png"))
+    print(f"{side} x {side} RGBA hint image: peak {result['peak'] / 1e9:.2f} GB (its 8-bit pixels: "
+          f"{side * side * 4 / 1e9:.2f} GB), {result['hinted cells']} hinted cells")  # fmt: skip
+
+
+def render_sizes(folder: Path, sizes: list[int]) -> None:
+    from PIL import Image
+
+    photo = folder / "photo.png"
+    Image.fromarray((np.random.default_rng(0).random((1500, 2000)) * 255).astype(np.uint8)).save(photo)
+    rows = []
+    for size in sizes:
+        result = _child(COLORIZE, str(photo), str(folder / "out.png"), str(size))
+        if result["exit"] != 0:
+            raise RuntimeError(f"colorize failed at render size {size}")
+        peak = result["peak"]
+        render_pixels = min(size, 2000) * round(min(size, 2000) * 0.75)
+        rows.append((render_pixels, peak))
+        print(f"2000 x 1500 photo, render {size}: peak {peak / 1e9:.2f} GB")
+    for (small_px, small_peak), (large_px, large_peak) in zip(rows, rows[1:], strict=False):
+        print(f"  {(large_peak - small_peak) / (large_px - small_px):.0f} bytes per render pixel "
+              f"between {small_px / 1e6:.2f} and {large_px / 1e6:.2f} MP")  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip-hints", action="store_true", help="skip the 20000 x 20000 hint image (1.6 GB)")
+    parser.add_argument("--render-sizes", type=int, nargs="+", default=[384, 1000, 2000])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        multipage(Path(folder))
+        if not args.skip_hints:
+            huge_hints(Path(folder))
+        render_sizes(Path(folder), args.render_sizes)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
