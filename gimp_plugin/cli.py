@@ -17,8 +17,11 @@ from .image_io import read_image
 from .image_write import write_image
 from .model import DEVICES, ColorizationModel, load_model
 from .pipeline import colorize, render_shape
+from .suggest import MAX_SUGGESTIONS, dots_image, suggest_from
+from .uncertainty import analyse, heat_map
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")  # formats that keep a hint image's transparency
 
 
 def _saturation(text: str) -> float:
@@ -39,6 +42,13 @@ def _threads(text: str) -> int:
     value, cores = _positive(text), os.cpu_count() or 1
     if value > cores:  # thousands of threads would starve the machine and no longer answer Ctrl-C or SIGTERM
         raise argparse.ArgumentTypeError(f"{text}: this machine has {cores} CPU thread(s); give 1 to {cores}")
+    return value
+
+
+def _suggestion_count(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_SUGGESTIONS:
+        raise argparse.ArgumentTypeError(f"{text}: give 1 to {MAX_SUGGESTIONS} points")
     return value
 
 
@@ -68,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--hints", type=_file_path, help="RGBA image: every opaque pixel's color is a hint (one input only)"
     )
+    parser.add_argument(
+        "--suggest-hints",
+        type=_suggestion_count,
+        metavar="N",
+        help="instead of colorizing, write to -o an RGBA hint image with N dots where hints would help "
+        "most, in the model's guess of their colors: recolor the dots and pass the file to --hints",
+    )
+    parser.add_argument(
+        "--uncertainty-map",
+        type=_file_path,
+        metavar="FILE",
+        help="also write where the model is unsure of its color, as a picture (one input only)",
+    )
     parser.add_argument("--format", help="output extension for folder runs, e.g. png (default: keep the input's)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--threads", type=_threads, help="CPU threads (default: all cores, at most 4 for pre/post)")
@@ -78,15 +101,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def colorize_file(source: Path, destination: Path, model: ColorizationModel, args: argparse.Namespace) -> list[str]:
-    """Colorize one file; returns notes for the user. Raises ColorizeError on failure."""
-    if destination.exists() and not args.overwrite:
-        raise InputError(f"{destination} exists; pass --overwrite to replace it")
+    """Colorize one file (or, with --suggest-hints, write its suggested hint dots); returns notes for the user.
+    Raises ColorizeError on failure."""
+    for target in (destination, args.uncertainty_map):
+        if target is not None and target.exists() and not args.overwrite:
+            raise InputError(f"{target} exists; pass --overwrite to replace it")
     loaded = read_image(source)
     hints = None
     if args.hints is not None:
         height, width = loaded.pixels.shape[:2]
         render = render_shape(height, width, args.render_size or model.info.default_render_size)
         hints = read_hints(args.hints, render)
+    if args.suggest_hints or args.uncertainty_map:
+        analysis = analyse(loaded.pixels, model, render_size=args.render_size, hints=hints, threads=args.threads)
+        if args.uncertainty_map:
+            write_image(args.uncertainty_map, heat_map(analysis), overwrite=args.overwrite)
+        if args.suggest_hints:
+            suggestions = suggest_from(analysis, args.suggest_hints)
+            opaque = loaded.pixels[..., -1] > 0 if _has_alpha(loaded.pixels) else None
+            write_image(destination, dots_image(suggestions, where=opaque), overwrite=args.overwrite)
+            return [*loaded.notes, f"{len(suggestions.points)} suggested hint point(s) written to {destination}"]
     result = colorize(
         loaded.pixels,
         model,
@@ -98,6 +132,26 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, arg
     del loaded.pixels  # the input's memory is free before the output is encoded
     write_image(destination, result, overwrite=args.overwrite, icc_profile=loaded.icc_profile)
     return loaded.notes
+
+
+def _has_alpha(pixels) -> bool:
+    return pixels.ndim == 3 and pixels.shape[2] in (2, 4)
+
+
+def _check_single_input_options(args: argparse.Namespace) -> None:
+    single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
+    for flag, value in (("--hints", args.hints), ("--suggest-hints", args.suggest_hints),
+                        ("--uncertainty-map", args.uncertainty_map)):  # fmt: skip
+        if value is not None and not single:
+            raise InputError(f"{flag} applies to one input image; give a single file")
+    if args.suggest_hints and args.output.suffix.lower() not in ALPHA_EXTENSIONS:
+        raise InputError(f"--suggest-hints writes a transparent hint image: name -o with one of "
+                         f"{', '.join(ALPHA_EXTENSIONS)}, not {args.output.name}")  # fmt: skip
+    if args.uncertainty_map is not None:
+        kept = [*args.inputs, *([args.hints] if args.hints else []), args.output]
+        if any(args.uncertainty_map.resolve() == path.resolve() for path in kept):
+            raise InputError(f"--uncertainty-map {args.uncertainty_map} is the input, the hint image or the output; "
+                             "name another file")  # fmt: skip
 
 
 def _progress(pairs: list, quiet: bool):
@@ -172,8 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     _stop_on_signals()
     missing = [str(path) for path in args.inputs if not path.exists()]
     try:
-        if args.hints is not None and (len(args.inputs) != 1 or args.inputs[0].is_dir()):
-            raise InputError("--hints applies to one input image; give a single file")
+        _check_single_input_options(args)
         existing = [path for path in args.inputs if path.exists()]
         protected = (args.hints,) if args.hints is not None else ()
         plan = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1,

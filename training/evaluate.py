@@ -25,6 +25,7 @@ from gimp_plugin.pipeline import colorize
 
 from .data import find_files, load_rgb, read_split
 from .errors import TrainingError
+from .hint_placement import PLACEMENTS, Placer
 
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float32)
@@ -129,6 +130,18 @@ def markdown_table(overall: dict, groups: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def placement_table(placed: dict[str, dict[str, float]], automatic: float) -> str:
+    """PSNR gain over the automatic result per placement and hint count, and suggested against random."""
+    counts = list(next(iter(placed.values())))
+    lines = ["| hint points | " + " | ".join(counts) + " |", "|---|" + "---|" * len(counts)]
+    for name, by_count in placed.items():
+        lines.append(f"| {name} | " + " | ".join(f"{by_count[c] - automatic:+.2f}" for c in counts) + " |")
+    if "random" in placed and "suggested" in placed:
+        ratios = [(placed["suggested"][c] - automatic) / max(1e-9, placed["random"][c] - automatic) for c in counts]
+        lines.append("| suggested / random | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+    return "\n".join(lines)
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
@@ -137,6 +150,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     if not files:
         raise TrainingError("no images found")
     rows, sweep, sheet, skipped = [], defaultdict(list), [], []
+    placed = defaultdict(lambda: defaultdict(list))
     for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
         try:
             truth = load_rgb(path, args.max_side)
@@ -154,6 +168,10 @@ def evaluate(args: argparse.Namespace) -> dict:
         for count in args.hints:
             hinted = result if count == 0 else run(hints=random_hints(truth, count, seed=index))
             sweep[count].append(psnr(hinted, truth))
+        if args.placement:
+            placer = Placer(gray, truth, model, args.render_size, seed=index)
+            for placement, count in ((p, c) for p in args.placement for c in args.placement_counts):
+                placed[placement][count].append(psnr(run(hints=placer.hints(placement, count)), truth))
         if len(sheet) < args.sheet_rows and index % max(1, len(files) // args.sheet_rows) == 0:
             sheet.append((baseline, result, truth))
     if not rows:
@@ -169,8 +187,13 @@ def evaluate(args: argparse.Namespace) -> dict:
         "groups": {name: {**summarise(items), "count": len(items)} for name, items in groups.items()},
         "hint_sweep_psnr": {str(k): float(np.mean(v)) for k, v in sorted(sweep.items())},
         "skipped": skipped,
+        "placement_psnr": {
+            name: {str(k): float(np.mean(v)) for k, v in sorted(by_count.items())} for name, by_count in placed.items()
+        },  # fmt: skip
     }
     report["markdown"] = markdown_table(report["overall"], report["groups"])
+    if placed:
+        report["markdown"] += "\n\n" + placement_table(report["placement_psnr"], report["overall"]["model_psnr"])
     if skipped:
         report["markdown"] += f"\n\n{len(skipped)} unreadable photo(s) left out: {', '.join(skipped)}"
     if sweep:
@@ -192,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", type=Path, help="evaluate only the photos listed in this split file")
     parser.add_argument("--report", type=Path, help="folder for metrics.md, metrics.json and contact_sheet.png")
     parser.add_argument("--hints", type=int, nargs="*", default=[], help="hint counts to sweep, e.g. 0 1 2 5 10 20 50")
+    parser.add_argument("--placement", nargs="+", choices=PLACEMENTS, default=[],
+                        help="simulate a user who puts the truth's color at hint points placed at random, at the "
+                        "suggested points, or where an oracle that knows the true error would")  # fmt: skip
+    parser.add_argument("--placement-counts", type=int, nargs="+", default=[1, 3, 5, 10, 20],
+                        help="hint counts for --placement (default: 1 3 5 10 20)")  # fmt: skip
     parser.add_argument("--render-size", type=int, help="render size (default: the model's)")
     parser.add_argument("--saturation", type=float, default=1.0, help="the runtime's saturation factor")
     parser.add_argument("--max-side", type=int, help="shrink photos so the short side is at most this")
