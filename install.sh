@@ -85,6 +85,7 @@ install_gimp_plugin() {  # install_gimp_plugin PLUG_INS_DIR
     mkdir -p "$dir/$PLUGIN_NAME"
     copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize.py" "$dir/$PLUGIN_NAME/$PLUGIN_NAME.py" 755
     copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize_preview.py" "$dir/$PLUGIN_NAME/colorize_preview.py" 644
+    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize_suggest.py" "$dir/$PLUGIN_NAME/colorize_suggest.py" 644
     copy_if_changed "$ROOT/gimp_plugin/colorize_locate.py" "$dir/$PLUGIN_NAME/colorize_locate.py" 644
     copy_if_changed "$config" "$dir/$PLUGIN_NAME/colorize-config.json" 644
     say "GIMP 3 plug-in: $dir/$PLUGIN_NAME/$PLUGIN_NAME.py"

@@ -2,8 +2,10 @@
 
 Run after shipping a new model: .venv/bin/python examples/make_figures.py
 Writes examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png (the inputs above, the results
-below) and docs/model/hints_demo.png (gray | automatic | the hint dots | with the hints | the original; the original
-is scikit-image's astronaut, a dev dependency).
+below), docs/model/hints_demo.png (gray | automatic | the hint dots | with the hints | the original; the original
+is scikit-image's astronaut, a dev dependency) and docs/model/hint_suggestions.png (gray | automatic | where the
+model is unsure | the 10 suggested dots, in the model's guess | the same dots recolored from the original | the
+result with them | the original, scikit-image's astronaut).
 """
 
 from __future__ import annotations
@@ -65,6 +67,36 @@ def before_after(pairs: list[tuple[Path, Path]], height: int = 240) -> Image.Ima
     return sheet
 
 
+def suggestion_figure(folder: Path, count: int = 10) -> Image.Image:
+    """The suggested hint points on examples/astronaut_bw.jpg, recolored from the original as a user would."""
+    from skimage import data
+
+    gray_path, truth = EXAMPLES / "astronaut_bw.jpg", data.astronaut()
+    dots_path, unsure_path = folder / "dots.png", folder / "unsure.png"
+    colorize(gray_path, dots_path, "--suggest-hints", str(count), "--uncertainty-map", str(unsure_path))
+    colorize(gray_path, folder / "automatic.png")
+    dots = np.asarray(Image.open(dots_path).convert("RGBA")).copy()
+    painted = dots[..., 3] > 0
+    recolored = dots.copy()
+    recolored[painted, :3] = truth[painted]  # the user picks each dot's color from the original
+    Image.fromarray(recolored, "RGBA").save(folder / "recolored.png")
+    colorize(gray_path, folder / "with_dots.png", "--hints", str(folder / "recolored.png"))
+    gray = Image.open(gray_path)
+    panels = [
+        panel(gray),
+        panel(Image.open(folder / "automatic.png")),
+        panel(Image.open(unsure_path)),
+        hint_panel(gray, Image.open(dots_path)),
+        hint_panel(gray, Image.open(folder / "recolored.png")),
+        panel(Image.open(folder / "with_dots.png")),
+        panel(Image.fromarray(truth)),
+    ]
+    sheet = Image.new("RGB", (PANEL * len(panels), PANEL))
+    for index, image in enumerate(panels):
+        sheet.paste(image, (index * PANEL, 0))
+    return sheet
+
+
 def main() -> int:
     pairs = []
     for source in sorted(EXAMPLES.glob("*_bw.*")):
@@ -88,7 +120,12 @@ def main() -> int:
     for index, image in enumerate(panels):
         sheet.paste(image, (index * PANEL, 0))
     sheet.save(ROOT / "docs" / "model" / "hints_demo.png", optimize=True)
-    print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png, docs/model/hints_demo.png")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        suggestion_figure(Path(folder)).save(ROOT / "docs" / "model" / "hint_suggestions.png", optimize=True)
+    print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png, docs/model/hints_demo.png,"
+          " docs/model/hint_suggestions.png")  # fmt: skip
     return 0
 
 

@@ -75,7 +75,8 @@ class Job(object):
     """One colorization: pixels as raw bytes (row-major, interleaved), plus options."""
 
     def __init__(self, pixels, width, height, channels, sample_format, model=None, render_size=None,
-                 saturation=1.0, hints=None, selection=None, selection_format="f32"):  # fmt: skip
+                 saturation=1.0, hints=None, selection=None, selection_format="f32", task="colorize",
+                 count=None):  # fmt: skip
         expected = width * height * channels * BYTES_PER_SAMPLE[sample_format]
         if len(pixels) != expected:
             raise BridgeError("pixel data is %d bytes, expected %d" % (len(pixels), expected))
@@ -90,13 +91,17 @@ class Job(object):
         #           "offset": (x, y) of the hint image on the photo, or None to scale it over the whole photo}
         self.hints = hints
         self.selection, self.selection_format = selection, selection_format
+        # "colorize"; "suggest-hints" (``count`` dots as an RGBA hint image); "uncertainty" (a heat map)
+        self.task, self.count = task, count
 
     def header(self):
         header = {
             "protocol": PROTOCOL, "width": self.width, "height": self.height, "channels": self.channels,
             "format": self.sample_format, "model": self.model, "render_size": self.render_size or None,
-            "saturation": self.saturation, "hints": None, "selection": None,
+            "saturation": self.saturation, "hints": None, "selection": None, "task": self.task,
         }  # fmt: skip
+        if self.count is not None:
+            header["count"] = self.count
         if self.hints is not None:
             header["hints"] = dict((key, self.hints.get(key)) for key in ("width", "height", "format", "offset"))
             header["hints"]["channels"] = self.hints.get("channels", 4)

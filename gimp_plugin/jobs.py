@@ -18,7 +18,9 @@ from .errors import InputError
 from .hints import hints_from_rgba
 from .model import ColorizationModel, load_model
 from .pipeline import Progress, colorize, render_shape
-from .protocol import PROTOCOL, SAMPLE_TYPES
+from .protocol import PROTOCOL, SAMPLE_TYPES, TASKS, UNDERSTOOD_PROTOCOLS
+from .suggest import MAX_SUGGESTIONS, dots_image, suggest_from
+from .uncertainty import analyse, heat_map
 
 Reader = Callable[[int], bytes]
 FORMATS = {name: np.dtype(kind) for name, kind in SAMPLE_TYPES.items()}
@@ -77,7 +79,7 @@ def _payload(read: Reader, spec: dict, default_channels: int, what: str) -> np.n
 
 def decode(header: dict, read: Reader) -> Job:
     """The arrays a header announces, read in order with ``read``. InputError on any mismatch."""
-    if not isinstance(header, dict) or header.get("protocol") != PROTOCOL:
+    if not isinstance(header, dict) or header.get("protocol") not in UNDERSTOOD_PROTOCOLS:
         found = header.get("protocol") if isinstance(header, dict) else header
         raise InputError(f"protocol {found!r} not understood; this runtime speaks {PROTOCOL}")
     check_settings(header)
@@ -107,6 +109,11 @@ def check_settings(header: dict) -> None:
         or not (math.isfinite(saturation) and saturation >= 0)
     ):
         raise _bad("saturation (a number from 0 up)", saturation)
+    task = header.get("task", "colorize")
+    if task not in TASKS or (task != "colorize" and header.get("protocol") == 1):
+        raise _bad(f"task (one of {', '.join(TASKS)}; protocol 2 and up)", task)
+    if task == "suggest-hints":
+        whole_number(header.get("count"), "count", high=MAX_SUGGESTIONS)
     hints = header.get("hints")
     offset = hints.get("offset") if isinstance(hints, dict) else None
     if offset is not None:
@@ -139,10 +146,31 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
     if job.hints is not None:
         placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
         hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
+    task = header.get("task", "colorize")
+    if task != "colorize":
+        return _analysis_task(job, model, task, render_size, hints)
     saturation = header.get("saturation", 1.0)
     result = colorize(job.pixels, model, render_size=render_size, saturation=float(saturation), hints=hints,
                       selection=job.selection, progress=progress)  # fmt: skip
     return result.astype(job.pixels.dtype, copy=False)
+
+
+def _analysis_task(job: Job, model: ColorizationModel, task: str, render_size, hints) -> np.ndarray:
+    """suggest-hints: the RGBA dots image of the photo's size; uncertainty: the heat map as opaque RGBA. Both in
+    the request's sample format, as any reply."""
+    analysis = analyse(job.pixels, model, render_size=render_size, hints=hints, selection=job.selection)
+    if task == "suggest-hints":
+        pixels = job.pixels
+        opaque = pixels[..., -1] > 0 if pixels.ndim == 3 and pixels.shape[2] in (2, 4) else None
+        rgba = dots_image(suggest_from(analysis, int(job.header["count"])), where=opaque)
+    else:
+        heat = heat_map(analysis)
+        rgba = np.dstack([heat, np.full(heat.shape[:2], 255, np.uint8)])
+    if job.pixels.dtype == np.uint16:
+        return rgba.astype(np.uint16) * np.uint16(257)
+    if job.pixels.dtype == np.float32:
+        return rgba.astype(np.float32) / np.float32(255)
+    return rgba
 
 
 def cached_model(path: str | None, models: dict | None) -> ColorizationModel:

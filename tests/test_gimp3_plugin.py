@@ -18,7 +18,7 @@ def gimp3(tmp_path, model_path, monkeypatch):
 
     Gimp.LOG.clear()
     yield plugin, Gimp
-    unload_stubs("gimp3", ("gi", "colorize_preview"))  # the preview holds the stubs it imported
+    unload_stubs("gimp3", ("gi", "colorize_preview", "colorize_suggest"))  # these hold the stubs they imported
 
 
 def procedure_of(plugin):
@@ -46,13 +46,17 @@ def chroma(pixels):
 
 def test_registration(gimp3):
     plugin, Gimp = gimp3
-    assert plugin.Colorize().do_query_procedures() == ["python-fu-colorize"]
+    assert plugin.Colorize().do_query_procedures() == ["python-fu-colorize", "python-fu-colorize-suggest-hints"]
     procedure = procedure_of(plugin)
     assert procedure.menu_paths == ["<Image>/Filters/Colors"]
     assert procedure.menu_label == "_Colorize..."
     assert procedure.image_types == "RGB*, GRAY*"
     assert procedure.sensitivity & Gimp.ProcedureSensitivityMask.DRAWABLES
-    assert set(procedure.arguments) == {"model", "render-size", "saturation", "output", "use-selection", "hint-layer"}
+    assert set(procedure.arguments) == {"model", "render-size", "saturation", "output", "use-selection", "hint-layer",
+                                        "suggestions"}  # fmt: skip
+    suggesting = plugin.Colorize().do_create_procedure(plugin.SUGGEST_PROCEDURE)
+    assert suggesting.menu_paths == ["<Image>/Filters/Colors"] and "Suggest" in suggesting.menu_label
+    assert suggesting.arguments["suggestions"]["default"] == 10
     assert procedure.arguments["model"]["choice"].nicks == ["colorize.onnx"]
     assert procedure.arguments["output"]["default"] == "new-layer"
 
@@ -276,3 +280,52 @@ def test_plugin_file_is_executable_and_guards_main():
     path = ROOT / "gimp_plugin" / "gimp3" / "colorize.py"
     assert os.access(path, os.X_OK), "GIMP 3 only runs executable plug-ins"
     assert 'if __name__ == "__main__":' in path.read_text()
+
+
+# --- suggested hint points ----------------------------------------------------------------------------------------
+def test_suggest_hints_adds_a_transparent_layer_of_dots_in_one_undo_step(gimp3):
+    plugin, Gimp = gimp3
+    image = Gimp.Image(base_type=Gimp.ImageBaseType.GRAY, width=160, height=120)
+    source = image.add_layer("scan", np.kron(gray_pixels(), np.ones((3, 3), np.float32))[:120, :160])
+    before = source.pixels.copy()
+    procedure = plugin.Colorize().do_create_procedure(plugin.SUGGEST_PROCEDURE)
+    config = procedure.create_config()
+    config.set_property("suggestions", 6)
+    status, message = procedure.run_func(procedure, Gimp.RunMode.NONINTERACTIVE, image, [source], config, None)
+    assert status == Gimp.PDBStatusType.SUCCESS, message
+    assert [layer.name for layer in image.layers] == ["Colorize hints", "scan"]
+    dots = image.layers[0].pixels
+    assert dots.shape == (120, 160, 4) and 0 < (dots[..., 3] > 0).mean() < 0.1, "a few small dots, transparent around"
+    assert np.array_equal(source.pixels[..., 0], before[..., 0]), "the photo itself is unchanged"
+    assert image.undo_groups == 1 and image.undo_depth == 0
+
+
+def test_the_dialog_button_adds_the_suggestions_and_makes_them_the_hint_layer(gimp3):
+    plugin, Gimp = gimp3
+    from gi.repository import GimpUi, GLib
+
+    image = Gimp.Image(width=64, height=48)
+    source = image.add_layer("photo", np.repeat(gray_pixels()[..., None], 3, axis=2))
+    seen = {}
+
+    def look(dialog):
+        GLib.run_timeouts()
+        row = dialog.get_content_area().children[1]
+        button, unsure = row.children[0], row.children[1]
+        unsure.toggle()  # the preview now shows the uncertainty
+        GLib.run_timeouts()
+        preview_box = dialog.get_content_area().children[0]
+        seen["label"] = preview_box.children[1].text
+        button.click()
+        seen["hint-layer"] = config.get_property("hint-layer")
+        GimpUi.ProcedureDialog.RESPONSE = False
+
+    procedure = procedure_of(plugin)
+    config = procedure.create_config()
+    GimpUi.ProcedureDialog.ON_RUN = look
+    try:
+        procedure.run_func(procedure, Gimp.RunMode.INTERACTIVE, image, [source], config, None)
+    finally:
+        GimpUi.ProcedureDialog.ON_RUN, GimpUi.ProcedureDialog.RESPONSE = None, True
+    assert seen["label"].startswith("Where the model is unsure")
+    assert seen["hint-layer"] is image.layers[0] and image.layers[0].name == "Colorize hints"

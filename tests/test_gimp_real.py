@@ -80,7 +80,8 @@ def install_plugin(workdir: Path, python: str, models: Path) -> Path:
     plugin_dir.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "gimp_plugin" / "gimp3" / "colorize.py", plugin_dir / "colorize.py")
     os.chmod(plugin_dir / "colorize.py", 0o755)
-    for helper in (ROOT / "gimp_plugin" / "gimp3" / "colorize_preview.py", ROOT / "gimp_plugin" / "colorize_locate.py"):
+    helpers = [ROOT / "gimp_plugin" / "gimp3" / name for name in ("colorize_preview.py", "colorize_suggest.py")]
+    for helper in (*helpers, ROOT / "gimp_plugin" / "colorize_locate.py"):
         shutil.copy(helper, plugin_dir / helper.name)
     config = {"project": str(ROOT), "python": python, "models": str(models)}
     (plugin_dir / "colorize-config.json").write_text(json.dumps(config))
@@ -198,6 +199,17 @@ def test_an_opaque_hint_layer_is_explained_and_changes_nothing(gimp_results):
     assert not result["ok"] and "has no alpha channel" in result["message"]
     assert not result["rgb"] or len(result["layers"]) == 2
     assert np.array_equal(layer_pixels(result, 1), before_pixels(result))
+
+
+def test_suggested_hint_points_come_as_a_new_layer_and_change_nothing_else(gimp_results):
+    assert "<Image>/Filters/Colors" in gimp_results["registration"]["suggest_menu_paths"]
+    result = scenario(gimp_results, "suggest_hints")
+    assert result["ok"], result["message"]
+    assert [layer["name"] for layer in result["layers"]] == ["Colorize hints", "scan"]
+    dots = layer_pixels(result, 0)
+    assert 0 < (dots[..., 3] > 0).mean() < 0.25, "separate small dots on a transparent layer"
+    assert result["rgb"], "hints are colors: a gray image becomes RGB, in the same undo step"
+    assert np.abs(layer_pixels(result, 1).astype(int) - before_pixels(result)).max() <= 1, "the photo is unchanged"
 
 
 def test_render_size_is_passed_as_a_choice(gimp_results):

@@ -133,3 +133,34 @@ def test_the_evaluation_compares_random_suggested_and_oracle_points(tmp_path, mo
     assert set(report["placement_psnr"]) == {"random", "suggested", "oracle"}
     assert set(report["placement_psnr"]["oracle"]) == {"1", "3"}
     assert "suggested / random" in report["markdown"]
+
+
+def test_the_worker_answers_suggestion_and_uncertainty_tasks(model_path):
+    import io
+    import json
+
+    from gimp_plugin import worker
+
+    pixels = np.tile(np.arange(90, dtype=np.uint8) * 2, (60, 1))
+
+    def serve(**extra) -> tuple[dict, bytes]:
+        header = {"protocol": 2, "width": 90, "height": 60, "channels": 1, "format": "u8", "model": str(model_path),
+                  **extra}  # fmt: skip
+        out = io.BytesIO()
+        worker.serve(io.BytesIO(json.dumps(header).encode() + b"\n" + pixels.tobytes()), out)
+        lines = out.getvalue().split(
+            b"\n",
+        )
+        final = next(json.loads(line) for line in lines if b'"ok"' in line)
+        return final, out.getvalue()[-final.get("nbytes", 0) :] if final.get("ok") else b""
+
+    reply, data = serve(task="suggest-hints", count=4)
+    assert reply["ok"] and reply["channels"] == 4
+    dots = np.frombuffer(data, np.uint8).reshape(60, 90, 4)
+    assert 0 < (dots[..., 3] > 0).sum() < 0.2 * 60 * 90
+    reply, data = serve(task="uncertainty")
+    assert reply["ok"] and reply["channels"] == 4
+    assert serve(task="suggest-hints", count=0)[0]["error"].startswith("bad request header: count")
+    assert "task" in serve(task="dream")[0]["error"]
+    assert "protocol 2" in serve(task="uncertainty", protocol=1)[0]["error"]
+    assert serve(protocol=1)[0]["ok"], "an old request still colorizes"

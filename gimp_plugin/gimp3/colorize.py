@@ -18,6 +18,7 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 
 PROCEDURE = "python-fu-colorize"
+SUGGEST_PROCEDURE = "python-fu-colorize-suggest-hints"
 MENU_PATH = "<Image>/Filters/Colors"
 HERE = os.path.dirname(os.path.realpath(__file__))
 PLUGIN_DIR = HERE
@@ -198,10 +199,65 @@ def _show_dialog(procedure, config, image, layers):
         colorize_preview.attach(dialog, config, image, layers[0], sys.modules[__name__])
     except Exception as error:  # no preview is better than no dialog
         sys.stderr.write(f"colorize: no preview ({error})\n")
+    try:
+        _attach_suggestions(dialog, config, image, layers[0])
+    except Exception as error:
+        sys.stderr.write(f"colorize: no hint suggestions in the dialog ({error})\n")
     dialog.fill(None)
     accepted = dialog.run()
     dialog.destroy()
     return accepted
+
+
+def _attach_suggestions(dialog, config, image, drawable):
+    """A "Suggest hint points" button (a new "Colorize hints" layer with dots, chosen as the hint layer, so the
+    preview follows it) and a "Show where the model is unsure" switch for the preview."""
+    import colorize_preview
+    import colorize_suggest
+    from gi.repository import Gtk
+
+    row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=6)
+    row.set_border_width(6)
+    button = Gtk.Button.new_with_mnemonic("Su_ggest hint points")
+    button.set_tooltip_text("Adds a transparent 'Colorize hints' layer with dots where a hint would help most, in "
+                            "the model's guess of their colors: recolor them with the picker and brush")  # fmt: skip
+    unsure = Gtk.CheckButton.new_with_mnemonic("Show where the model is _unsure")
+    status = Gtk.Label(label="")
+
+    def suggest(_button):
+        try:
+            layer = colorize_suggest.suggest_layer(sys.modules[__name__], image, drawable, config,
+                                                   config.get_property("suggestions"))  # fmt: skip
+        except Exception as error:  # the image is unchanged; say why where the user looks
+            status.set_text(f"No suggestions: {error}")
+            return
+        config.set_property("hint-layer", layer)
+        status.set_text(f"Added '{layer.get_name()}': recolor its dots")
+
+    button.connect("clicked", suggest)
+    unsure.connect("toggled", lambda check: colorize_preview.show_uncertainty(dialog, check.get_active()))
+    for widget in (button, unsure, status):
+        row.pack_start(widget, False, False, 0)
+    dialog.get_content_area().pack_start(row, False, False, 0)
+    row.show_all()
+
+
+def run_suggest(procedure, run_mode, image, drawables, config, run_data):
+    """python-fu-colorize-suggest-hints: the "Colorize hints" layer for the first selected layer."""
+    layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
+    if not layers:
+        return _error(procedure, "Select the photo's layer (not a group, mask or channel) to suggest hints for.",
+                      Gimp.PDBStatusType.CALLING_ERROR)  # fmt: skip
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    try:
+        import colorize_suggest
+
+        colorize_suggest.suggest_layer(sys.modules[__name__], image, layers[0], config,
+                                       config.get_property("suggestions"))  # fmt: skip
+    except Exception as error:
+        return _error(procedure, f"No hint points were suggested, the image was not changed: {error}")
+    return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
 def run(procedure, run_mode, image, drawables, config, run_data):
@@ -241,20 +297,30 @@ def _choice(options):
 
 class Colorize(Gimp.PlugIn):
     def do_query_procedures(self):
-        return [PROCEDURE]
+        return [PROCEDURE, SUGGEST_PROCEDURE]
 
     def do_create_procedure(self, name):
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run, None)
+        suggesting = name == SUGGEST_PROCEDURE
+        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_suggest if suggesting else run,
+                                            None)  # fmt: skip
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES)
-        procedure.set_menu_label("_Colorize...")
+        procedure.set_menu_label("Colorize: Suggest _Hint Points" if suggesting else "_Colorize...")
         procedure.add_menu_path(MENU_PATH)
-        procedure.set_documentation(
-            "Colorize black-and-white photos",
-            "Adds natural color to the selected layers with a neural network, keeping their luminance. "
-            "Paint color hints on a transparent layer and choose it as the hint layer to guide the colors.",
-            name,
-        )
+        if suggesting:
+            procedure.set_documentation(
+                "Suggest where color hints would help",
+                "Adds a transparent 'Colorize hints' layer with dots where the model is least sure of the color, "
+                "each in its current guess. Recolor the dots, then run Colorize with that layer as the hint layer.",
+                name,
+            )
+        else:
+            procedure.set_documentation(
+                "Colorize black-and-white photos",
+                "Adds natural color to the selected layers with a neural network, keeping their luminance. "
+                "Paint color hints on a transparent layer and choose it as the hint layer to guide the colors.",
+                name,
+            )
         procedure.set_attribution("Colorize developers", "Colorize developers", "2026")
         try:
             bridge, settings = load_bridge()
@@ -278,6 +344,8 @@ class Colorize(Gimp.PlugIn):
                                        True, flags)  # fmt: skip
         procedure.add_layer_argument("hint-layer", "_Hint layer", "A transparent layer with color strokes or dots "
                                      "(none: no hints)", True, flags)  # fmt: skip
+        procedure.add_int_argument("suggestions", "Hint points to su_ggest", "How many dots 'Suggest hint points' "
+                                   "adds", 1, 200, 10, flags)  # fmt: skip
         return procedure
 
 

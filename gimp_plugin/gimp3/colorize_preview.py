@@ -21,10 +21,14 @@ BACKGROUND = (0x30, 0x30, 0x30)  # around a photo that does not fill the box; cl
 FALLBACK_RENDER_SIZE = 384
 
 
+_PREVIEWS = {}  # dialog -> its Preview
+
+
 def attach(dialog, config, image, drawable, adapter):
     """Put a preview of ``drawable`` at the top of ``dialog`` (before ``dialog.fill``) and keep it current.
     ``adapter`` is the plug-in module: it finds the bridge and reads jobs."""
     preview = Preview(config, image, drawable, adapter)
+    _PREVIEWS[dialog] = preview
     dialog.get_content_area().pack_start(preview.box, False, False, 0)
     preview.box.show_all()
     config.connect("notify", lambda *_: preview.schedule())
@@ -32,10 +36,19 @@ def attach(dialog, config, image, drawable, adapter):
     return preview
 
 
+def show_uncertainty(dialog, shown):
+    """Show, instead of the colorized preview, where the model is unsure of its color (or go back to it)."""
+    preview = _PREVIEWS.get(dialog)
+    if preview is not None:
+        preview.uncertainty = bool(shown)
+        preview.schedule()
+
+
 class Preview:
     def __init__(self, config, image, drawable, adapter):
         self.config, self.image, self.drawable, self.adapter = config, image, drawable, adapter
         self.pending = None
+        self.uncertainty = False  # show the uncertainty map instead of the result
         self.area = GimpUi.PreviewArea.new()
         self.area.set_size_request(*PREVIEW_BOX)
         frame = Gtk.Frame()
@@ -67,15 +80,16 @@ class Preview:
         self.area.queue_draw()
         seconds = time.perf_counter() - started
         scale = f"rendered at {width} x {height}" if render else "at the model's render size"
-        self.label.set_text(f"Preview of '{self.drawable.get_name()}' {scale} in {seconds:.2f} s")
+        what = "Where the model is unsure (bright: least sure)," if self.uncertainty else "Preview of"
+        self.label.set_text(f"{what} '{self.drawable.get_name()}' {scale} in {seconds:.2f} s")
         _log({"drawn": True, "seconds": seconds, "render": [width, height], "shown": [shown_w, shown_h]})
         return False
 
     def compute(self):
-        return render(self.adapter, self.config, self.image, self.drawable)
+        return render(self.adapter, self.config, self.image, self.drawable, "uncertainty" if self.uncertainty else None)
 
 
-def render(adapter, config, image, drawable):
+def render(adapter, config, image, drawable, task=None):
     """(width, height, RGBA bytes, render size or None when the core chose it): ``drawable`` colorized as
     ``config`` says, at the render scale. ``adapter`` is the plug-in module (it finds the bridge and reads jobs);
     nothing in the image changes."""
@@ -87,6 +101,8 @@ def render(adapter, config, image, drawable):
     job = adapter.read_job(bridge, settings, image, drawable, config, min(1.0, size / longest))
     # Read at the render scale already: no second reduction. Unknown: the core applies the model's default.
     job.render_size = max(job.width, job.height) if known else None
+    if task:
+        job.task = task
     result, channels = bridge.colorize_bytes(job, settings)
     if channels != 4:
         raise ValueError("the core returned no alpha channel")

@@ -85,10 +85,12 @@ def scenario(name):
 
 
 procedure = PDB.lookup_procedure("python-fu-colorize")
+suggesting = PDB.lookup_procedure("python-fu-colorize-suggest-hints")
 RESULTS["registration"] = {
     "found": procedure is not None,
     "menu_paths": list(procedure.get_menu_paths()) if procedure else [],
     "arguments": [spec.get_name() for spec in procedure.get_arguments()] if procedure else [],
+    "suggest_menu_paths": list(suggesting.get_menu_paths()) if suggesting else [],
 }
 MODE = os.environ.get("COLORIZE_SCENARIOS", "all")
 
@@ -146,6 +148,20 @@ if MODE in ("all",):
         before = pixels(layers[1])
         ok, message = run(image, [layers[1]], hint_layer=layers[0])
         record(name, image, ok, message, before)
+
+    @scenario("suggest_hints")
+    def _(name):
+        image, layers = new_image(Gimp.ImageBaseType.GRAY, ["scan"])
+        before = pixels(layers[0])
+        procedure = PDB.lookup_procedure("python-fu-colorize-suggest-hints")
+        config = procedure.create_config()
+        config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+        config.set_property("image", image)
+        config.set_core_object_array("drawables", layers)
+        config.set_property("suggestions", 5)
+        result = procedure.run(config)
+        ok = result.index(0) == Gimp.PDBStatusType.SUCCESS
+        record(name, image, ok, "" if ok else PDB.get_last_error(), before)
 
     @scenario("render_size_fast")
     def _(name):

@@ -43,3 +43,41 @@ class Label(Widget):
 
     def set_text(self, text):
         self.text = text
+
+
+class Button(Widget):
+    """A button whose "clicked" handlers a test fires with ``click()``."""
+
+    def __init__(self, label=""):
+        super().__init__()
+        self.label, self.handlers = label, {}
+
+    @classmethod
+    def new_with_mnemonic(cls, label):
+        return cls(label)
+
+    def set_tooltip_text(self, text):
+        self.tooltip = text
+
+    def connect(self, signal, handler):
+        self.handlers.setdefault(signal, []).append(handler)
+
+    def click(self):
+        for handler in self.handlers.get("clicked", []):
+            handler(self)
+
+
+class CheckButton(Button):
+    """A check button: ``toggle()`` flips it and fires its "toggled" handlers."""
+
+    def __init__(self, label=""):
+        super().__init__(label)
+        self.active = False
+
+    def get_active(self):
+        return self.active
+
+    def toggle(self):
+        self.active = not self.active
+        for handler in self.handlers.get("toggled", []):
+            handler(self)
