@@ -146,8 +146,8 @@ def plan_outputs(
             which = "the input itself" if overwritten == source else f"another input ({overwritten})"
             plan.refused.append(f"{source}: its output {destination} is {which}; choose another output")
         elif guarded is not None:
-            plan.refused.append(f"{source}: its output {destination} is the hint image {guarded}, which is never "
-                                "written over; choose another output")  # fmt: skip
+            plan.refused.append(f"{source}: its output {destination} is an input ({guarded}: a hint image or a "
+                                "reference), which is never written over; choose another output")  # fmt: skip
         elif folders[folder] is not None:
             plan.refused.append(f"{source}: cannot write {destination}: {folders[folder]}")
         else:

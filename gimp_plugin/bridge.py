@@ -76,7 +76,7 @@ class Job(object):
 
     def __init__(self, pixels, width, height, channels, sample_format, model=None, render_size=None,
                  saturation=1.0, hints=None, selection=None, selection_format="f32", task="colorize",
-                 count=None):  # fmt: skip
+                 count=None, reference=None):  # fmt: skip
         expected = width * height * channels * BYTES_PER_SAMPLE[sample_format]
         if len(pixels) != expected:
             raise BridgeError("pixel data is %d bytes, expected %d" % (len(pixels), expected))
@@ -93,6 +93,8 @@ class Job(object):
         self.selection, self.selection_format = selection, selection_format
         # "colorize"; "suggest-hints" (``count`` dots as an RGBA hint image); "uncertainty" (a heat map)
         self.task, self.count = task, count
+        # None, or {"data": bytes, "width", "height", "format", "channels"}: a color reference photo
+        self.reference = reference
 
     def header(self):
         header = {
@@ -102,6 +104,9 @@ class Job(object):
         }  # fmt: skip
         if self.count is not None:
             header["count"] = self.count
+        if self.reference is not None:
+            header["reference"] = dict((key, self.reference.get(key)) for key in ("width", "height", "format"))
+            header["reference"]["channels"] = self.reference.get("channels", 4)
         if self.hints is not None:
             header["hints"] = dict((key, self.hints.get(key)) for key in ("width", "height", "format", "offset"))
             header["hints"]["channels"] = self.hints.get("channels", 4)
@@ -115,6 +120,8 @@ class Job(object):
             parts.append(self.hints["data"])
         if self.selection is not None:
             parts.append(self.selection)
+        if self.reference is not None:
+            parts.append(self.reference["data"])
         return parts
 
 

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, reference
 from .batch import plan_outputs
 from .errors import ColorizeError, InputError
 from .hints import read_hints
@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--hints", type=_file_path, help="RGBA image: every opaque pixel's color is a hint (one input only)"
     )
     parser.add_argument(
+        "--reference",
+        type=_file_path,
+        action="append",
+        metavar="FILE",
+        help="a color photo of the same place (or thing): its colors are carried over where it matches the photo "
+        "with confidence, and nowhere else; repeat for several (in a folder run they serve every photo)",
+    )
+    parser.add_argument(
         "--suggest-hints",
         type=_suggestion_count,
         metavar="N",
@@ -107,11 +115,16 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, arg
         if target is not None and target.exists() and not args.overwrite:
             raise InputError(f"{target} exists; pass --overwrite to replace it")
     loaded = read_image(source)
-    hints = None
-    if args.hints is not None:
-        height, width = loaded.pixels.shape[:2]
-        render = render_shape(height, width, args.render_size or model.info.default_render_size)
-        hints = read_hints(args.hints, render)
+    height, width = loaded.pixels.shape[:2]
+    render = render_shape(height, width, args.render_size or model.info.default_render_size)
+    hints = read_hints(args.hints, render) if args.hints is not None else None
+    notes = list(loaded.notes)
+    if args.references:
+        lightness = reference.photo_lightness(loaded.pixels, model, args.render_size, args.threads)
+        carried, share = reference.match(model, lightness, args.references)
+        if carried is None:
+            notes.append(f"the reference matched too little of this photo ({share:.0%} of it); colorized without it")
+        hints = reference.merge(hints, carried, render)
     if args.suggest_hints or args.uncertainty_map:
         analysis = analyse(loaded.pixels, model, render_size=args.render_size, hints=hints, threads=args.threads)
         if args.uncertainty_map:
@@ -120,7 +133,8 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, arg
             suggestions = suggest_from(analysis, args.suggest_hints)
             opaque = loaded.pixels[..., -1] > 0 if _has_alpha(loaded.pixels) else None
             write_image(destination, dots_image(suggestions, where=opaque), overwrite=args.overwrite)
-            return [*loaded.notes, f"{len(suggestions.points)} suggested hint point(s) written to {destination}"]
+            placed, asked = len(suggestions.points), args.suggest_hints
+            return [*notes, *([f"only {placed} of {asked} points fit this photo"] if placed < asked else [])]
     result = colorize(
         loaded.pixels,
         model,
@@ -131,7 +145,13 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, arg
     )
     del loaded.pixels  # the input's memory is free before the output is encoded
     write_image(destination, result, overwrite=args.overwrite, icc_profile=loaded.icc_profile)
-    return loaded.notes
+    return notes
+
+
+def _load_reference(path: Path, model: ColorizationModel, args: argparse.Namespace) -> reference.Reference:
+    """A --reference photo, read (its color profile applied) and prepared once, before any photo is done."""
+    loaded = read_image(path, what=f"the reference {path}")
+    return reference.prepare_reference(loaded.pixels, model, args.render_size, name=f"the reference {path}")
 
 
 def _has_alpha(pixels) -> bool:
@@ -228,10 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_single_input_options(args)
         existing = [path for path in args.inputs if path.exists()]
-        protected = (args.hints,) if args.hints is not None else ()
+        protected = (*([args.hints] if args.hints is not None else []), *(args.reference or []))
         plan = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1,
                             output_is_folder=output_is_folder, protected=protected)  # fmt: skip
         model = load_model(args.model, device=args.device, threads=args.threads)
+        args.references = [_load_reference(path, model, args) for path in args.reference or []]
     except ColorizeError as error:
         print(f"colorize: error: {error}", file=sys.stderr)
         return EXIT_USAGE

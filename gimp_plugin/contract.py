@@ -1,4 +1,7 @@
-"""The ONNX model contract, version 1 (docs/model-contract.md): names, shapes and metadata keys.
+"""The ONNX model contract, version 2 (docs/model-contract.md): names, shapes and metadata keys.
+
+Version 2 adds one optional output, ``features`` (the encoder's features, for matching a reference photo), with its
+stride in the metadata; files of version 1 are read as they always were and cannot take a reference.
 
 Both the runtime (which checks models on load) and training (which writes them) use these definitions.
 """
@@ -7,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION = "2"
+READABLE_CONTRACTS = ("1", "2")
 
 INPUT_L = "L"
 INPUT_HINT_AB = "hint_ab"
 INPUT_HINT_MASK = "hint_mask"
 OUTPUT_AB = "ab"
+OUTPUT_FEATURES = "features"  # optional, contract 2: [N, C, H / stride, W / stride], any C
 
 # The largest size multiple a model may ask for: the runtime pads every photo to it, so more would waste memory.
 MAX_SIZE_MULTIPLE = 256
@@ -32,6 +37,7 @@ KEY_SIZE_MULTIPLE = "colorize.size_multiple"
 KEY_HINTS = "colorize.hints"
 KEY_TRAINED_ON = "colorize.trained_on"
 KEY_VERSION = "colorize.version"
+KEY_FEATURE_STRIDE = "colorize.feature_stride"  # contract 2, with the features output: its stride in pixels
 METADATA_KEYS = (
     KEY_CONTRACT,
     KEY_ARCH,
@@ -55,6 +61,7 @@ class ModelInfo:
     hints: bool
     trained_on: str
     version: str
+    feature_stride: int = 0  # 0: no features output (the model cannot take a reference photo)
 
     def to_metadata(self) -> dict[str, str]:
         """The metadata_props an exporter writes for this model."""
@@ -67,6 +74,7 @@ class ModelInfo:
             KEY_HINTS: "true" if self.hints else "false",
             KEY_TRAINED_ON: self.trained_on,
             KEY_VERSION: self.version,
+            **({KEY_FEATURE_STRIDE: str(self.feature_stride)} if self.feature_stride else {}),
         }
 
 
@@ -84,8 +92,9 @@ def parse_metadata(metadata: dict[str, str]) -> tuple[ModelInfo | None, list[str
     """Read ModelInfo from metadata_props; returns (info or None, list of problems)."""
     problems = [f"metadata key {key} is missing" for key in METADATA_KEYS if key not in metadata]
     contract = metadata.get(KEY_CONTRACT)
-    if contract is not None and contract != CONTRACT_VERSION:
-        problems.append(f"metadata {KEY_CONTRACT} is {contract!r}; this runtime reads contract {CONTRACT_VERSION}")
+    if contract is not None and contract not in READABLE_CONTRACTS:
+        problems.append(f"metadata {KEY_CONTRACT} is {contract!r}; this runtime reads contracts "
+                        f"{' and '.join(READABLE_CONTRACTS)}")  # fmt: skip
     hints = metadata.get(KEY_HINTS, "false").strip().lower()
     if hints not in ("true", "false"):
         problems.append(f"metadata {KEY_HINTS} must be 'true' or 'false', found {hints!r}")
@@ -97,6 +106,7 @@ def parse_metadata(metadata: dict[str, str]) -> tuple[ModelInfo | None, list[str
         hints=hints == "true",
         trained_on=metadata.get(KEY_TRAINED_ON, ""),
         version=metadata.get(KEY_VERSION, ""),
+        feature_stride=_positive_int(metadata, KEY_FEATURE_STRIDE, problems) if KEY_FEATURE_STRIDE in metadata else 0,
     )
     if info.default_render_size > MAX_RENDER_SIZE:
         problems.append(f"metadata {KEY_RENDER_SIZE} is {info.default_render_size}, above the contract's limit "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import contract, limits
+from . import contract, limits, reference
 from .errors import InputError
 from .hints import hints_from_rgba
 from .model import ColorizationModel, load_model
@@ -33,6 +33,7 @@ class Job:
     pixels: np.ndarray
     hints: np.ndarray | None  # the hint image as sent (RGBA or gray+alpha), at its own size
     selection: np.ndarray | None
+    reference: np.ndarray | None = None  # a color reference photo (protocol 2), at its own size
 
 
 def _bad(what: str, value) -> InputError:
@@ -91,7 +92,8 @@ def decode(header: dict, read: Reader) -> Job:
             raise _bad("selection: expected an object, got", header["selection"])
         spec = dict(header["selection"], width=header["width"], height=header["height"], channels=1)
         selection = _payload(read, spec, 1, "the selection")
-    return Job(header, pixels, hints, selection)
+    reference = _payload(read, header["reference"], 4, "the reference") if header.get("reference") else None
+    return Job(header, pixels, hints, selection, reference)
 
 
 def check_settings(header: dict) -> None:
@@ -112,6 +114,8 @@ def check_settings(header: dict) -> None:
     task = header.get("task", "colorize")
     if task not in TASKS or (task != "colorize" and header.get("protocol") == 1):
         raise _bad(f"task (one of {', '.join(TASKS)}; protocol 2 and up)", task)
+    if header.get("reference") and header.get("protocol") == 1:
+        raise _bad("reference (protocol 2 and up)", header["reference"])
     if task == "suggest-hints":
         whole_number(header.get("count"), "count", high=MAX_SUGGESTIONS)
     hints = header.get("hints")
@@ -146,6 +150,11 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
     if job.hints is not None:
         placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
         hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
+    if job.reference is not None:
+        size = render_shape(height, width, render_size or model.info.default_render_size)
+        prepared = reference.prepare_reference(job.reference, model, render_size)
+        carried, _ = reference.match(model, reference.photo_lightness(job.pixels, model, render_size), [prepared])
+        hints = reference.merge(hints, carried, size)
     task = header.get("task", "colorize")
     if task != "colorize":
         return _analysis_task(job, model, task, render_size, hints)

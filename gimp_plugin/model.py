@@ -58,6 +58,10 @@ def check_signature(inputs, outputs) -> list[str]:
         if name not in contract.INPUT_CHANNELS:
             problems.append(f"unexpected input {name!r}; the contract allows {', '.join(contract.INPUT_CHANNELS)}")
     output_names = {arg.name: arg for arg in outputs}
+    for name in output_names:
+        if name not in (contract.OUTPUT_AB, contract.OUTPUT_FEATURES):
+            problems.append(f"unexpected output {name!r}; the contract allows {contract.OUTPUT_AB} and "
+                            f"{contract.OUTPUT_FEATURES}")  # fmt: skip
     if contract.OUTPUT_AB not in output_names:
         problems.append(f"output {contract.OUTPUT_AB!r} is missing (outputs are: {', '.join(output_names) or 'none'})")
     expected = {**contract.INPUT_CHANNELS, **contract.OUTPUT_CHANNELS}
@@ -121,6 +125,12 @@ class ColorizationModel:
             raise ModelError(f"model {self.path.name}: metadata {contract.KEY_SIZE_MULTIPLE} is {info.size_multiple}, "
                              f"above the contract's limit {contract.MAX_SIZE_MULTIPLE}")  # fmt: skip
         self.accepts_hints = has_hint_inputs
+        has_output = contract.OUTPUT_FEATURES in {arg.name for arg in self.session.get_outputs()}
+        if has_output != bool(info.feature_stride):
+            raise ModelError(f"model {self.path.name}: the '{contract.OUTPUT_FEATURES}' output and metadata "
+                             f"{contract.KEY_FEATURE_STRIDE} come together (contract 2); it has one of "
+                             "them only")  # fmt: skip
+        self.has_features = has_output
         self._try_once()
 
     def _try_once(self) -> None:
@@ -166,6 +176,26 @@ class ColorizationModel:
             raise ModelError(f"model {self.path.name} returned a*/b* up to {peak:.3g}, far outside the Lab range "
                              f"(about +-{AB_RANGE}): it is broken or not a Colorize model")  # fmt: skip
         return ab
+
+    def features(self, lightness: np.ndarray) -> np.ndarray:
+        """The encoder's features for L [1, 1, H, W] (no hints; H, W fitting size_multiple): [C, H / s, W / s] for
+        the model's feature stride s. ModelError when the model has none (contract 1 files)."""
+        if not self.has_features:
+            raise ModelError(f"model {self.path.name} cannot take a reference photo: it has no "
+                             f"'{contract.OUTPUT_FEATURES}' output (contract 2); export it again with "
+                             "colorize-export")  # fmt: skip
+        lightness = np.ascontiguousarray(lightness, dtype=np.float32)
+        feeds = {contract.INPUT_L: lightness}
+        if self.accepts_hints:
+            feeds[contract.INPUT_HINT_AB] = np.zeros((1, 2, *lightness.shape[2:]), np.float32)
+            feeds[contract.INPUT_HINT_MASK] = np.zeros((1, 1, *lightness.shape[2:]), np.float32)
+        try:
+            (features,) = self.session.run([contract.OUTPUT_FEATURES], feeds)
+        except Exception as error:
+            raise ModelError(f"model {self.path.name} failed to give its features: {error}") from error
+        if features.ndim != 4 or not np.isfinite(features).all():
+            raise ModelError(f"model {self.path.name} returned unusable features (shape {list(features.shape)})")
+        return features[0]
 
 
 def default_model_path() -> Path:

@@ -48,6 +48,7 @@ def build_model(
     metadata: dict[str, str] | None = None,
     fixed_hw: bool = False,
     gain: float = 1.0,
+    features: bool = False,
 ) -> onnx.ModelProto:
     """An affine colorizer following (or, through the keyword arguments, breaking) the model contract; ``gain``
     multiplies what it paints."""
@@ -69,9 +70,26 @@ def build_model(
         ]
     else:
         nodes.append(helper.make_node("Identity", ["predicted"], [output_name]))
-    graph = helper.make_graph(nodes, "test_colorizer", inputs, [_tensor(output_name, 2, fixed_hw)])
+    outputs = [_tensor(output_name, 2, fixed_hw)]
+    if features:  # contract 2: features of each 8 x 8 cell (its L mean, and local contrast), as a real encoder's
+        nodes += [
+            helper.make_node("AveragePool", [input_name], ["cell_mean"], kernel_shape=[8, 8], strides=[8, 8]),
+            helper.make_node("Mul", [input_name, input_name], ["squared"]),
+            helper.make_node("AveragePool", ["squared"], ["cell_square"], kernel_shape=[8, 8], strides=[8, 8]),
+            helper.make_node("Mul", ["cell_mean", "cell_mean"], ["mean_squared"]),
+            helper.make_node("Sub", ["cell_square", "mean_squared"], ["cell_variance"]),
+            _constant("base", [30.0], [1, 1, 1, 1]),
+            helper.make_node("Add", ["cell_variance", "base"], ["spread"]),
+            helper.make_node("Concat", ["cell_mean", "spread"], ["features"], axis=1),
+        ]
+        outputs.append(helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 2, "h", "w"]))
+    graph = helper.make_graph(nodes, "test_colorizer", inputs, outputs)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
+    if features and metadata is None:
+        from dataclasses import replace
+
+        info = replace(info, feature_stride=8)
     props = info.to_metadata() if metadata is None else metadata
     if not with_hints and metadata is None:
         props["colorize.hints"] = "false"

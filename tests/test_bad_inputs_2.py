@@ -64,7 +64,7 @@ def test_the_hint_image_is_never_written_over_even_with_overwrite(tmp_path, mode
                "--model", model_path)  # fmt: skip
     assert code == cli.EXIT_SOME_FAILED and not colorized
     assert (tmp_path / "h.png").read_bytes() == painted
-    assert "is the hint image" in capsys.readouterr().err
+    assert "never written over" in capsys.readouterr().err
 
 
 # --- 2, 4, 18: multi-page TIFFs are read as their first page, never pages as channels --------------------------------

@@ -38,7 +38,7 @@ def test_missing_metadata_is_listed(tmp_path):
 
 def test_unknown_contract_version_is_refused(tmp_path):
     metadata = {**TEST_INFO.to_metadata(), "colorize.contract": "7"}
-    assert "this runtime reads contract 1" in refusal(tmp_path, metadata=metadata)
+    assert "this runtime reads contracts 1 and 2" in refusal(tmp_path, metadata=metadata)
 
 
 def test_fixed_spatial_size_is_refused(tmp_path):

@@ -53,7 +53,7 @@ def test_registration(gimp3):
     assert procedure.image_types == "RGB*, GRAY*"
     assert procedure.sensitivity & Gimp.ProcedureSensitivityMask.DRAWABLES
     assert set(procedure.arguments) == {"model", "render-size", "saturation", "output", "use-selection", "hint-layer",
-                                        "suggestions"}  # fmt: skip
+                                        "reference-layer", "suggestions"}  # fmt: skip
     suggesting = plugin.Colorize().do_create_procedure(plugin.SUGGEST_PROCEDURE)
     assert suggesting.menu_paths == ["<Image>/Filters/Colors"] and "Suggest" in suggesting.menu_label
     assert suggesting.arguments["suggestions"]["default"] == 10

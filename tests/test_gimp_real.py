@@ -116,6 +116,7 @@ def gimp_results(gimp, tmp_path_factory):
     models = workdir / "models"
     models.mkdir()
     save_model(models / "colorize.onnx")
+    save_model(models / "reference.onnx", features=True)  # contract 2: can take a reference photo
     (models / "broken.onnx").write_bytes(b"this is not an ONNX model")
     if SHIPPED_MODEL.is_file():  # the preview is timed with the real network
         shutil.copy(SHIPPED_MODEL, models / "shipped.onnx")
@@ -210,6 +211,17 @@ def test_suggested_hint_points_come_as_a_new_layer_and_change_nothing_else(gimp_
     assert 0 < (dots[..., 3] > 0).mean() < 0.25, "separate small dots on a transparent layer"
     assert result["rgb"], "hints are colors: a gray image becomes RGB, in the same undo step"
     assert np.abs(layer_pixels(result, 1).astype(int) - before_pixels(result)).max() <= 1, "the photo is unchanged"
+
+
+def test_a_reference_layer_of_another_image_colorizes_and_stays_as_it_was(gimp_results):
+    assert "reference-layer" in gimp_results["registration"]["arguments"]
+    result = scenario(gimp_results, "reference")
+    assert result["ok"], result["message"]
+    assert result["reference_unchanged"] and [layer["name"] for layer in result["layers"]] == [
+        "scan (colorized)",
+        "scan",
+    ]
+    assert mean_chroma(layer_pixels(result, 0)) > 10
 
 
 def test_render_size_is_passed_as_a_choice(gimp_results):

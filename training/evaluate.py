@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gimp_plugin import color
-from gimp_plugin.errors import ColorizeError
+from gimp_plugin import color, reference
+from gimp_plugin.errors import ColorizeError, InputError
 from gimp_plugin.hints import Hints
 from gimp_plugin.model import load_model
 from gimp_plugin.pipeline import colorize
@@ -26,6 +26,7 @@ from gimp_plugin.pipeline import colorize
 from .data import find_files, load_rgb, read_split
 from .errors import TrainingError
 from .hint_placement import PLACEMENTS, Placer
+from .reference_cases import CASES, reference_path, same_scene
 
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float32)
@@ -142,6 +143,41 @@ def placement_table(placed: dict[str, dict[str, float]], automatic: float) -> st
     return "\n".join(lines)
 
 
+def _with_reference(case, truth, gray, model, args, path, group, by_group) -> tuple[np.ndarray, float]:
+    """The photo colorized with the ``case`` reference (issue 24's cases), and the share of its cells matched."""
+    photo = same_scene(truth) if case == "same" else load_rgb(reference_path(case, path, group, by_group), None)
+    try:
+        prepared = reference.prepare_reference(photo, model, args.render_size)
+    except InputError:  # too small or without color: as a user would, colorize without it
+        carried, share = None, 0.0
+    else:
+        carried, share = reference.match(model, reference.photo_lightness(gray, model, args.render_size), [prepared])
+    result = colorize(gray, model, render_size=args.render_size, saturation=args.saturation, hints=carried)
+    return result, share
+
+
+def _reference_summary(items: list[dict]) -> dict:
+    gains = [item["psnr"] - item["automatic"] for item in items]
+
+    def mean(key: str) -> float:
+        return float(np.mean([item[key] for item in items]))
+
+    return {"psnr": mean("psnr"), "auc": mean("auc"), "gain": float(np.mean(gains)), "worst": float(min(gains)),
+            "share": mean("share"), "count": len(items)}  # fmt: skip
+
+
+def reference_table(cases: dict[str, dict], overall: dict) -> str:
+    """Per reference case: PSNR and AuC beside the automatic result, the worst photo, the share of cells matched."""
+    lines = ["| reference | PSNR | gain over automatic | worst photo | AuC | AuC gain | cells matched |",
+             "|---|---|---|---|---|---|---|",
+             f"| none (automatic) | {overall['model_psnr']:.2f} | | | {overall['model_auc']:.4f} | | |"]  # fmt: skip
+    for case, stats in cases.items():
+        auc_gain = stats["auc"] - overall["model_auc"]
+        lines.append(f"| {case} | {stats['psnr']:.2f} | {stats['gain']:+.2f} | {stats['worst']:+.2f} | "
+                     f"{stats['auc']:.4f} | {auc_gain:+.4f} | {stats['share']:.1%} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
@@ -151,6 +187,10 @@ def evaluate(args: argparse.Namespace) -> dict:
         raise TrainingError("no images found")
     rows, sweep, sheet, skipped = [], defaultdict(list), [], []
     placed = defaultdict(lambda: defaultdict(list))
+    referenced = defaultdict(list)
+    by_group = defaultdict(list)
+    for entry_path, _entry_key, entry_group in files:
+        by_group[entry_group].append(entry_path)
     for index, (path, _key, group) in enumerate(tqdm(files, desc="Evaluating", unit="img")):
         try:
             truth = load_rgb(path, args.max_side)
@@ -168,6 +208,11 @@ def evaluate(args: argparse.Namespace) -> dict:
         for count in args.hints:
             hinted = result if count == 0 else run(hints=random_hints(truth, count, seed=index))
             sweep[count].append(psnr(hinted, truth))
+        if args.reference_cases:
+            for case in args.reference_cases:
+                result_with, share = _with_reference(case, truth, gray, model, args, path, group, by_group)
+                referenced[case].append({"psnr": psnr(result_with, truth), "auc": ab_auc(result_with, truth),
+                                         "share": share, "automatic": row["model_psnr"]})  # fmt: skip
         if args.placement:
             placer = Placer(gray, truth, model, args.render_size, seed=index)
             for placement, count in ((p, c) for p in args.placement for c in args.placement_counts):
@@ -194,6 +239,9 @@ def evaluate(args: argparse.Namespace) -> dict:
     report["markdown"] = markdown_table(report["overall"], report["groups"])
     if placed:
         report["markdown"] += "\n\n" + placement_table(report["placement_psnr"], report["overall"]["model_psnr"])
+    if referenced:
+        report["reference_cases"] = {case: _reference_summary(items) for case, items in referenced.items()}
+        report["markdown"] += "\n\n" + reference_table(report["reference_cases"], report["overall"])
     if skipped:
         report["markdown"] += f"\n\n{len(skipped)} unreadable photo(s) left out: {', '.join(skipped)}"
     if sweep:
@@ -218,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--placement", nargs="+", choices=PLACEMENTS, default=[],
                         help="simulate a user who puts the truth's color at hint points placed at random, at the "
                         "suggested points, or where an oracle that knows the true error would")  # fmt: skip
+    parser.add_argument("--reference-cases", nargs="+", choices=CASES, default=[],
+                        help="colorize each photo with a reference: the same scene framed otherwise, another photo "
+                        "of its folder, or a photo of another folder (needs a contract-2 model)")  # fmt: skip
     parser.add_argument("--placement-counts", type=int, nargs="+", default=[1, 3, 5, 10, 20],
                         help="hint counts for --placement (default: 1 3 5 10 20)")  # fmt: skip
     parser.add_argument("--render-size", type=int, help="render size (default: the model's)")

@@ -27,7 +27,7 @@ from .config import from_dict
 from .errors import TrainingError
 from .folding import fold_batch_norms
 from .half_weights import store_weights_as_float16
-from .models import PRESETS, MirrorAverage, build_generator, output_convolution
+from .models import FEATURE_STRIDE, PRESETS, MirrorAverage, WithFeatures, build_generator, output_convolution
 
 MIRROR_AVERAGED = "mirror-averaged"  # noted in colorize.trained_on, for whoever reads the model's metadata
 PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
@@ -97,20 +97,26 @@ def model_info(
         hints=True,
         trained_on=photos,
         version=datetime.date.today().strftime("%Y.%m.%d"),
+        feature_stride=0 if mirror_average or not hasattr(generator, "forward_with_features") else FEATURE_STRIDE,
     )
 
 
 def export_onnx(generator: nn.Module, info: contract.ModelInfo, path: Path) -> None:
+    """``generator`` as an ONNX file with ``info`` as its metadata; with ``info.feature_stride`` the generator's
+    features become the optional ``features`` output (contract 2)."""
     import onnx
 
     size = max(info.size_multiple * 2, 64)
     example = (torch.rand(1, 1, size, size) * 100, torch.zeros(1, 2, size, size), torch.zeros(1, 1, size, size))
-    dynamic = {"N": 0, "H": 2, "W": 3}
-    axes = {name: {v: k for k, v in dynamic.items()} for name in (*contract.INPUT_CHANNELS, contract.OUTPUT_AB)}
+    outputs = [contract.OUTPUT_AB, *([contract.OUTPUT_FEATURES] if info.feature_stride else [])]
+    axes = {name: {0: "N", 2: "H", 3: "W"} for name in (*contract.INPUT_CHANNELS, contract.OUTPUT_AB)}
+    if info.feature_stride:
+        axes[contract.OUTPUT_FEATURES] = {0: "N", 2: "h", 3: "w"}
+        generator = WithFeatures(generator)
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(
-            generator, example, str(path), input_names=list(contract.INPUT_CHANNELS), output_names=[contract.OUTPUT_AB],
+            generator, example, str(path), input_names=list(contract.INPUT_CHANNELS), output_names=outputs,
             dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )  # fmt: skip
     model = onnx.load(str(path))

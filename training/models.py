@@ -98,6 +98,9 @@ class UNet(nn.Module):
         return self.head(x) * AB_SCALE
 
 
+FEATURE_STRIDE = 8  # of FusionUNet's exported features: the encoder's output at 1/8 of the input size
+
+
 class FusionUNet(nn.Module):
     """``fusion-effnet`` / ``fusion-irv2``: Deep Koalarization's fusion on a U-Net with an EfficientNet-Lite0
     encoder (ImageNet weights, fine-tuned).
@@ -163,6 +166,11 @@ class FusionUNet(nn.Module):
         return self.classifier.embed(small.expand(-1, 3, -1, -1))
 
     def forward(self, lightness, hint_ab, hint_mask):
+        return self.forward_with_features(lightness, hint_ab, hint_mask)[0]
+
+    def forward_with_features(self, lightness, hint_ab, hint_mask):
+        """(ab, the encoder's stride-8 features): the features let the runtime match a reference photo's regions
+        to the photo's (contract 2's optional output)."""
         luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
         stem = self.encoder.stem(luma.expand(-1, 3, -1, -1)) + self.hint_stem(hints)
         skips = self.encoder.features(stem)
@@ -175,7 +183,21 @@ class FusionUNet(nn.Module):
         ):
             x = block(x, skip)
         ab = self.head(x) * AB_SCALE
-        return F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False)
+        return F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False), skips[2]
+
+
+class WithFeatures(nn.Module):
+    """Exports a generator's ``forward_with_features``: outputs ab and the features (contract 2)."""
+
+    feature_stride = FEATURE_STRIDE
+
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+        self.size_multiple = generator.size_multiple
+
+    def forward(self, lightness, hint_ab, hint_mask):
+        return self.generator.forward_with_features(lightness, hint_ab, hint_mask)
 
 
 class PatchDiscriminator(nn.Module):

@@ -98,6 +98,22 @@ def _hints(config, drawable, width, height, scale):
     return {"data": data, "width": width, "height": height, "format": "u8", "channels": 4, "offset": [0, 0]}
 
 
+REFERENCE_READ_SIDE = 1024  # a reference is read scaled to this long side at most: matching runs at render size
+
+
+def _reference(config, drawable):
+    """The reference layer the user chose (any open image's), as 8-bit RGBA bytes at a modest size, or None."""
+    layer = config.get_property("reference-layer")
+    if layer is None:
+        return None
+    if layer == drawable:
+        raise ValueError(f"'{layer.get_name()}' is the layer being colorized; the reference is another, color photo")
+    scale = min(1.0, REFERENCE_READ_SIDE / max(layer.get_width(), layer.get_height()))
+    width, height = _scaled(layer.get_width(), scale), _scaled(layer.get_height(), scale)
+    data = _read(layer, "R'G'B'A u8", 0, 0, width, height, scale)
+    return {"data": data, "width": width, "height": height, "format": "u8", "channels": 4}
+
+
 def render_size(config):
     return RENDER_SIZES.get(config.get_property("render-size"), (0, ""))[0]
 
@@ -119,7 +135,7 @@ def read_job(bridge, settings, image, drawable, config, scale=1.0):
         model=model_path(config, settings), render_size=render_size(config) or None,
         saturation=config.get_property("saturation"), hints=_hints(config, drawable, width, height, scale),
         selection=_selection_bytes(image, drawable, width, height, scale) if use_selection else None,
-        selection_format="u8",
+        selection_format="u8", reference=_reference(config, drawable),
     )  # fmt: skip
 
 
@@ -344,6 +360,9 @@ class Colorize(Gimp.PlugIn):
                                        True, flags)  # fmt: skip
         procedure.add_layer_argument("hint-layer", "_Hint layer", "A transparent layer with color strokes or dots "
                                      "(none: no hints)", True, flags)  # fmt: skip
+        procedure.add_layer_argument("reference-layer", "_Reference", "A color photo of the same place or thing "
+                                     "(a layer of any open image): its colors are carried over where it matches, and "
+                                     "nowhere else (none: no reference)", True, flags)  # fmt: skip
         procedure.add_int_argument("suggestions", "Hint points to su_ggest", "How many dots 'Suggest hint points' "
                                    "adds", 1, 200, 10, flags)  # fmt: skip
         return procedure

@@ -163,6 +163,24 @@ if MODE in ("all",):
         ok = result.index(0) == Gimp.PDBStatusType.SUCCESS
         record(name, image, ok, "" if ok else PDB.get_last_error(), before)
 
+    @scenario("reference")
+    def _(name):
+        """A color layer of another open image as the reference (the test model with features, contract 2)."""
+        image, layers = new_image(Gimp.ImageBaseType.GRAY, ["scan"])
+        source, _ = new_image(Gimp.ImageBaseType.RGB, ["color photo"])
+        colored = bytearray()
+        for y in range(HEIGHT):
+            for x in range(WIDTH):
+                gray = 60 + (x * 2 + y) % 120
+                colored += bytes([min(255, gray + 60), gray, max(0, gray - 50)])
+        buffer = source.get_layers()[0].get_buffer()
+        buffer.set(Gegl.Rectangle.new(0, 0, WIDTH, HEIGHT), "R'G'B' u8", bytes(colored))
+        buffer.flush()
+        reference_before = pixels(source.get_layers()[0])
+        ok, message = run(image, layers, model="reference.onnx", reference_layer=source.get_layers()[0])
+        record(name, image, ok, message)
+        RESULTS[name]["reference_unchanged"] = pixels(source.get_layers()[0]) == reference_before
+
     @scenario("render_size_fast")
     def _(name):
         image, layers = new_image(Gimp.ImageBaseType.RGB, ["photo"])

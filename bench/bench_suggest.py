@@ -1,0 +1,71 @@
+"""What the uncertainty map and the suggested hint points cost at 12 MP, beside a plain run, in one run.
+
+The plain run is `pipeline.colorize` (what `colorize photo.jpg -o out.png` computes); the suggestion path is what
+`--suggest-hints 10 --uncertainty-map` computes instead: the analysis (L at the render size, the network on the
+photo and on its mirror image, the expected error), 10 points, the dots image and the heat map, all at full size.
+Medians of a few repetitions, after one warm-up. Run: .venv/bin/python bench/bench_suggest.py [--model M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gimp_plugin import suggest, uncertainty  # noqa: E402
+from gimp_plugin.model import load_model  # noqa: E402
+from gimp_plugin.pipeline import colorize  # noqa: E402
+
+
+def median_seconds(work, repeats: int) -> float:
+    work()  # warm-up: onnxruntime's first run allocates
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model")
+    parser.add_argument("--megapixels", type=float, default=12)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--count", type=int, default=10)
+    args = parser.parse_args()
+    model = load_model(args.model)
+    width = int(round((args.megapixels * 1e6 * 4 / 3) ** 0.5))
+    height = int(round(width * 3 / 4))
+    rows, columns = np.mgrid[0:height, 0:width]
+    photo = ((np.sin(columns / 37.0) * 60 + rows * 120 / height + 60) % 256).astype(np.uint8)  # gray, with texture
+
+    def plain():
+        colorize(photo, model)
+
+    def suggestions():
+        analysis = uncertainty.analyse(photo, model)
+        suggest.dots_image(suggest.suggest_from(analysis, args.count))
+        uncertainty.heat_map(analysis)
+
+    def analysis_only():
+        uncertainty.analyse(photo, model)
+
+    base, suggested, analysed = (median_seconds(work, args.repeats) for work in (plain, suggestions, analysis_only))
+    print(f"{width} x {height} gray photo ({width * height / 1e6:.1f} MP), model {model.path.name}, "
+          f"median of {args.repeats}:")  # fmt: skip
+    print(f"  plain run                                  {base:.3f} s")
+    print(f"  analysis (two network passes, the error)   {analysed:.3f} s")
+    extra = suggested - base
+    print(f"  {args.count} suggestions + dots + heat map  {suggested:.3f} s  ({extra:+.3f} s beside a plain run)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
