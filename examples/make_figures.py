@@ -5,7 +5,8 @@ Writes examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.pn
 below), docs/model/hints_demo.png (gray | automatic | the hint dots | with the hints | the original; the original
 is scikit-image's astronaut, a dev dependency) and docs/model/hint_suggestions.png (gray | automatic | where the
 model is unsure | the 10 suggested dots, in the model's guess | the same dots recolored from the original | the
-result with them | the original, scikit-image's astronaut).
+result with them | the original, scikit-image's astronaut) and docs/model/reference_demo.png (gray | a
+reference made from the original | automatic | with the reference | the original).
 """
 
 from __future__ import annotations
@@ -97,6 +98,26 @@ def suggestion_figure(folder: Path, count: int = 10) -> Image.Image:
     return sheet
 
 
+def reference_figure(folder: Path) -> Image.Image:
+    """examples/astronaut_bw.jpg colorized with a reference: the original mirrored, cropped to a 70 % window and
+    scaled to 60 % (colorize-eval's 'same scene' case), beside the automatic result and the original."""
+    from skimage import data
+
+    sys.path.insert(0, str(ROOT))
+    from training.reference_cases import same_scene
+
+    gray_path, truth = EXAMPLES / "astronaut_bw.jpg", data.astronaut()
+    Image.fromarray(same_scene(truth)).save(folder / "reference.png")
+    colorize(gray_path, folder / "with_reference.png", "--reference", str(folder / "reference.png"))
+    panels = [panel(Image.open(gray_path)), panel(Image.open(folder / "reference.png")),
+              panel(Image.open(EXAMPLES / "astronaut_color.png")), panel(Image.open(folder / "with_reference.png")),
+              panel(Image.fromarray(truth))]  # fmt: skip
+    sheet = Image.new("RGB", (PANEL * len(panels), PANEL))
+    for index, image in enumerate(panels):
+        sheet.paste(image, (index * PANEL, 0))
+    return sheet
+
+
 def main() -> int:
     pairs = []
     for source in sorted(EXAMPLES.glob("*_bw.*")):
@@ -124,8 +145,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         suggestion_figure(Path(folder)).save(ROOT / "docs" / "model" / "hint_suggestions.png", optimize=True)
+        reference_figure(Path(folder)).save(ROOT / "docs" / "model" / "reference_demo.png", optimize=True)
     print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png, docs/model/hints_demo.png,"
-          " docs/model/hint_suggestions.png")  # fmt: skip
+          " docs/model/hint_suggestions.png, docs/model/reference_demo.png")  # fmt: skip
     return 0
 
 
