@@ -103,6 +103,9 @@ def test_export_matches_pytorch_and_follows_the_contract(exported):
     assert model.info.native_size == 64 and model.info.hints and model.accepts_hints
     names = {node.op_type for node in __import__("onnx").load(str(exported)).graph.node}
     assert "BatchNormalization" not in names, "batch norm is folded into the convolutions"
+    assert model.has_features and model.info.feature_stride == 8, "contract 2: the features a reference needs"
+    features = model.features(np.random.default_rng(2).uniform(0, 100, (1, 1, 64, 96)).astype(np.float32))
+    assert features.shape == (40, 8, 12) and np.isfinite(features).all()
 
 
 @pytest.mark.parametrize("preset", ["baseline", "intermediate", "fusion-effnet", "fusion-irv2"])
@@ -126,6 +129,7 @@ def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     assert model.info.arch == PRESETS[preset].arch and model.info.default_render_size == export.DEFAULT_RENDER_SIZE
     lightness = np.random.default_rng(1).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
     assert model.predict(lightness).shape == (1, 2, 64, 64)
+    assert model.has_features == (preset in ("fusion-effnet", "fusion-irv2")), "features where the network has them"
 
 
 def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):
