@@ -1,8 +1,9 @@
 """What the uncertainty map and the suggested hint points cost at 12 MP, beside a plain run, in one run.
 
 The plain run is `pipeline.colorize` (what `colorize photo.jpg -o out.png` computes); the suggestion path is what
-`--suggest-hints 10 --uncertainty-map` computes instead: the analysis (L at the render size, the network on the
-photo and on its mirror image, the expected error), 10 points, the dots image and the heat map, all at full size.
+`--suggest-hints 10` computes instead: the analysis (L at the render size, the network on the photo and on its
+mirror image, the expected error), 10 points and the dots image at full size; and, apart, the full-size picture
+that `--uncertainty-map` writes.
 Medians of a few repetitions, after one warm-up. Run: .venv/bin/python bench/bench_suggest.py [--model M]
 """
 
@@ -49,21 +50,20 @@ def main() -> int:
     def plain():
         colorize(photo, model)
 
-    def suggestions():
-        analysis = uncertainty.analyse(photo, model)
-        suggest.dots_image(suggest.suggest_from(analysis, args.count))
+    def suggestions():  # what --suggest-hints 10 computes instead of a plain run
+        suggest.dots_image(suggest.suggest_from(uncertainty.analyse(photo, model), args.count))
+
+    analysis = uncertainty.analyse(photo, model)
+
+    def picture():  # what --uncertainty-map adds: the map drawn at the photo's full size
         uncertainty.heat_map(analysis)
 
-    def analysis_only():
-        uncertainty.analyse(photo, model)
-
-    base, suggested, analysed = (median_seconds(work, args.repeats) for work in (plain, suggestions, analysis_only))
+    base, suggested, drawn = (median_seconds(work, args.repeats) for work in (plain, suggestions, picture))
     print(f"{width} x {height} gray photo ({width * height / 1e6:.1f} MP), model {model.path.name}, "
           f"median of {args.repeats}:")  # fmt: skip
-    print(f"  plain run                                  {base:.3f} s")
-    print(f"  analysis (two network passes, the error)   {analysed:.3f} s")
-    extra = suggested - base
-    print(f"  {args.count} suggestions + dots + heat map  {suggested:.3f} s  ({extra:+.3f} s beside a plain run)")
+    print(f"  plain run                                     {base:.3f} s")
+    print(f"  uncertainty + {args.count} suggested points + dots image  {suggested:.3f} s ({suggested - base:+.3f} s)")
+    print(f"  the uncertainty map as a full-size picture    {drawn:.3f} s (only with --uncertainty-map)")
     return 0
 
 

@@ -13,7 +13,8 @@ as a hint dot, but only where the match is confident:
   ``FRAMING_TOLERANCE`` cells), and
 - part of a match that holds: at least ``MIN_SHARE`` of the photo's cells and ``MIN_CELLS`` cells in all.
 
-A reference of something else then carries nothing, rather than smearing its palette over the photo. The dots go
+A reference of something else finds no framing and carries nothing, rather than smearing its palette over the
+photo. The dots go
 to the ordinary hints path (the user's own hints win where both exist); ``pipeline.colorize`` knows nothing of this
 module. Chosen on the training pool's held-out split, measured on val_general (docs/model-card.md).
 """
@@ -64,16 +65,23 @@ def cell_features(model: ColorizationModel, lightness: np.ndarray) -> np.ndarray
     return _unit(features[:, : -(-lightness.shape[0] // stride), : -(-lightness.shape[1] // stride)])
 
 
-def _lab_at(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Lab [3, h, w] of RGB(A) or gray pixels (any sample type), reduced by area to ``size`` in linear light."""
-    unit = color.to_unit_float(pixels)
-    planes = (
-        [unit[..., i] for i in range(3)]
-        if unit.ndim == 3 and unit.shape[2] >= 3
-        else [unit.reshape(*unit.shape[:2], -1)[..., 0]] * 3
-    )
-    linear = np.stack([area_resize(color.srgb_to_linear(plane), *size) for plane in planes], axis=-1)
-    return np.moveaxis(color.linear_to_lab(linear), -1, 0)
+def _linear_planes(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Linear-light RGB [3, h, w] of RGB(A) or gray pixels (any sample type), reduced by area to ``size``. 8-bit
+    samples are decoded through a table, one plane at a time: a 12 MP reference costs a few float planes."""
+    count = 3 if pixels.ndim == 3 and pixels.shape[2] >= 3 else 1
+    planes = []
+    for index in range(count):
+        plane = pixels[..., index] if pixels.ndim == 3 else pixels
+        if plane.dtype == np.uint8:
+            linear = color.LINEAR_OF_U8[plane]
+        else:
+            linear = color.srgb_to_linear(color.to_unit_float(plane))
+        planes.append(area_resize(linear, *size))
+    return np.stack(planes * (3 // count))
+
+
+def _lab_of(linear: np.ndarray) -> np.ndarray:
+    return np.moveaxis(color.linear_to_lab(np.moveaxis(linear, 0, -1)), -1, 0)
 
 
 def photo_lightness(pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None,
@@ -98,11 +106,14 @@ def prepare_reference(pixels: np.ndarray, model: ColorizationModel, render_size:
         raise InputError(f"{name} is {width} x {height} pixels: too small to match (at least {MIN_SIDE} x {MIN_SIDE})")
     stride = model.info.feature_stride
     features, ab, views = [], [], []
+    first = None  # the first view is reduced from the full-size reference, the others from it
     for scale in VIEW_SCALES:
         size = render_shape(
             height, width, max(MIN_SIDE, round((render_size or model.info.default_render_size) * scale))
         )
-        lab = _lab_at(pixels, size)
+        if first is None:
+            first = _linear_planes(pixels, size)
+        lab = _lab_of(first if size == first.shape[1:] else np.stack([area_resize(p, *size) for p in first]))
         if scale == VIEW_SCALES[0] and float(np.hypot(lab[1], lab[2]).mean()) < MIN_CHROMA:
             raise InputError(f"{name} is black-and-white: it has no colors to carry; give a color photo")
         for mirrored in (False, True):

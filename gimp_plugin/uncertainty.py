@@ -107,16 +107,24 @@ def analyse(
 HEAT = np.array([[0, 0, 0], [110, 20, 120], [225, 80, 40], [255, 235, 160]], np.float32)  # sure -> unsure
 
 
+def _palette() -> np.ndarray:
+    """[256, 3] uint8: the HEAT stops interpolated over 256 levels."""
+    position = np.linspace(0, len(HEAT) - 1, 256)
+    low = np.minimum(position.astype(int), len(HEAT) - 2)
+    fraction = (position - low)[:, None]
+    return np.round(HEAT[low] * (1 - fraction) + HEAT[low + 1] * fraction).astype(np.uint8)
+
+
+PALETTE = _palette()
+
+
 def heat_map(analysis: Analysis, top: float | None = None) -> np.ndarray:
     """The uncertainty as an RGB picture at the photo's size: black where the model is sure, through purple and
     orange to pale yellow where it is least sure; ``top`` ab units (default: the photo's 99th percentile) is the
-    brightest."""
+    brightest. The level is upsampled (one plane), then colored through a 256-entry palette."""
     values = analysis.uncertainty
     top = top or max(1.0, float(np.percentile(values, 99)))
-    position = np.clip(values / top, 0, 1) * (len(HEAT) - 1)
-    low = np.minimum(position.astype(int), len(HEAT) - 2)
-    fraction = (position - low)[..., None]
-    small = HEAT[low] * (1 - fraction) + HEAT[low + 1] * fraction
+    level = np.clip(values / np.float32(top), 0, 1).astype(np.float32)[None] * np.float32(255)
     height, width = analysis.shape
-    full = bilinear_resize(np.ascontiguousarray(small.transpose(2, 0, 1), np.float32), height, width)
-    return np.round(np.clip(full.transpose(1, 2, 0), 0, 255)).astype(np.uint8)
+    full = bilinear_resize(level, height, width)[0]
+    return PALETTE[np.clip(full + np.float32(0.5), 0, 255).astype(np.uint8)]
