@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import median_seconds  # noqa: E402  (bench/timing.py)
 
 from gimp_plugin import reference  # noqa: E402
 from gimp_plugin.model import load_model  # noqa: E402
@@ -40,16 +40,6 @@ def photos(megapixels: float) -> tuple[np.ndarray, np.ndarray]:
     return gray, np.ascontiguousarray(np.roll(color[:, ::-1], width // 10, axis=1))
 
 
-def median_seconds(work, repeats: int) -> float:
-    work()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
 def run_once(mode: str, megapixels: float, model: str | None) -> dict:
     gray, color = photos(megapixels)
     loaded = load_model(model)
@@ -57,7 +47,7 @@ def run_once(mode: str, megapixels: float, model: str | None) -> dict:
         colorize(gray, loaded)
     else:
         prepared = reference.prepare_reference(color, loaded)
-        carried, share = reference.match(loaded, reference.photo_lightness(gray, loaded), [prepared])
+        carried, _, _ = reference.hints_for(gray, loaded, [prepared])
         colorize(gray, loaded, hints=carried)
     import resource
 
@@ -83,7 +73,7 @@ def main() -> int:
 
     def with_reference():
         prepared[:] = [reference.prepare_reference(color, model)]
-        carried, share = reference.match(model, reference.photo_lightness(gray, model), prepared)
+        carried, _, _ = reference.hints_for(gray, model, prepared)
         colorize(gray, model, hints=carried)
 
     base, referenced = median_seconds(plain, args.repeats), median_seconds(with_reference, args.repeats)

@@ -10,28 +10,18 @@ Medians of a few repetitions, after one warm-up. Run: .venv/bin/python bench/ben
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_seconds  # noqa: E402  (bench/timing.py)
+
 from gimp_plugin import suggest, uncertainty  # noqa: E402
 from gimp_plugin.model import load_model  # noqa: E402
 from gimp_plugin.pipeline import colorize  # noqa: E402
-
-
-def median_seconds(work, repeats: int) -> float:
-    work()  # warm-up: onnxruntime's first run allocates
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def main() -> int:

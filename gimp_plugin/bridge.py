@@ -71,6 +71,13 @@ def _in_process_core(config):
     return inprocess
 
 
+def _image_spec(image, keys):
+    """The header entry of an extra image (hints, a reference): its ``keys``, and its channels (4 by default)."""
+    spec = dict((key, image.get(key)) for key in keys)
+    spec["channels"] = image.get("channels", 4)
+    return spec
+
+
 class Job(object):
     """One colorization: pixels as raw bytes (row-major, interleaved), plus options."""
 
@@ -105,11 +112,9 @@ class Job(object):
         if self.count is not None:
             header["count"] = self.count
         if self.reference is not None:
-            header["reference"] = dict((key, self.reference.get(key)) for key in ("width", "height", "format"))
-            header["reference"]["channels"] = self.reference.get("channels", 4)
+            header["reference"] = _image_spec(self.reference, ("width", "height", "format"))
         if self.hints is not None:
-            header["hints"] = dict((key, self.hints.get(key)) for key in ("width", "height", "format", "offset"))
-            header["hints"]["channels"] = self.hints.get("channels", 4)
+            header["hints"] = _image_spec(self.hints, ("width", "height", "format", "offset"))
         if self.selection is not None:
             header["selection"] = {"format": self.selection_format}
         return header

@@ -17,7 +17,7 @@ from .image_io import read_image
 from .image_write import write_image
 from .model import DEVICES, ColorizationModel, load_model
 from .pipeline import colorize, render_shape
-from .suggest import MAX_SUGGESTIONS, dots_image, suggest_from
+from .suggest import MAX_SUGGESTIONS, dots_image, opaque_pixels, suggest_from
 from .uncertainty import analyse, heat_map
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -115,24 +115,24 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, arg
         if target is not None and target.exists() and not args.overwrite:
             raise InputError(f"{target} exists; pass --overwrite to replace it")
     loaded = read_image(source)
-    height, width = loaded.pixels.shape[:2]
-    render = render_shape(height, width, args.render_size or model.info.default_render_size)
-    hints = read_hints(args.hints, render) if args.hints is not None else None
+    hints = None
+    if args.hints is not None:
+        height, width = loaded.pixels.shape[:2]
+        hints = read_hints(args.hints, render_shape(height, width, args.render_size or model.info.default_render_size))
     notes = list(loaded.notes)
     if args.references:
-        lightness = reference.photo_lightness(loaded.pixels, model, args.render_size, args.threads)
-        carried, share = reference.match(model, lightness, args.references)
-        if carried is None:
+        hints, carried, share = reference.hints_for(loaded.pixels, model, args.references, hints, args.render_size,
+                                                    args.threads)  # fmt: skip
+        if not carried:
             notes.append(f"the reference matched too little of this photo ({share:.0%} of it); colorized without it")
-        hints = reference.merge(hints, carried, render)
     if args.suggest_hints or args.uncertainty_map:
         analysis = analyse(loaded.pixels, model, render_size=args.render_size, hints=hints, threads=args.threads)
         if args.uncertainty_map:
             write_image(args.uncertainty_map, heat_map(analysis), overwrite=args.overwrite)
         if args.suggest_hints:
             suggestions = suggest_from(analysis, args.suggest_hints)
-            opaque = loaded.pixels[..., -1] > 0 if _has_alpha(loaded.pixels) else None
-            write_image(destination, dots_image(suggestions, where=opaque), overwrite=args.overwrite)
+            write_image(destination, dots_image(suggestions, where=opaque_pixels(loaded.pixels)),
+                        overwrite=args.overwrite)  # fmt: skip
             placed, asked = len(suggestions.points), args.suggest_hints
             return [*notes, *([f"only {placed} of {asked} points fit this photo"] if placed < asked else [])]
     result = colorize(
@@ -152,10 +152,6 @@ def _load_reference(path: Path, model: ColorizationModel, args: argparse.Namespa
     """A --reference photo, read (its color profile applied) and prepared once, before any photo is done."""
     loaded = read_image(path, what=f"the reference {path}")
     return reference.prepare_reference(loaded.pixels, model, args.render_size, name=f"the reference {path}")
-
-
-def _has_alpha(pixels) -> bool:
-    return pixels.ndim == 3 and pixels.shape[2] in (2, 4)
 
 
 def _check_single_input_options(args: argparse.Namespace) -> None:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import contract, limits, reference
+from . import color, contract, limits, reference
 from .errors import InputError
 from .hints import hints_from_rgba
 from .model import ColorizationModel, load_model
 from .pipeline import Progress, colorize, render_shape
 from .protocol import PROTOCOL, SAMPLE_TYPES, TASKS, UNDERSTOOD_PROTOCOLS
-from .suggest import MAX_SUGGESTIONS, dots_image, suggest_from
+from .suggest import MAX_SUGGESTIONS, dots_image, opaque_pixels, suggest_from
 from .uncertainty import analyse, heat_map
 
 Reader = Callable[[int], bytes]
@@ -151,10 +151,8 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
         placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
         hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
     if job.reference is not None:
-        size = render_shape(height, width, render_size or model.info.default_render_size)
         prepared = reference.prepare_reference(job.reference, model, render_size)
-        carried, _ = reference.match(model, reference.photo_lightness(job.pixels, model, render_size), [prepared])
-        hints = reference.merge(hints, carried, size)
+        hints, _, _ = reference.hints_for(job.pixels, model, [prepared], hints, render_size)
     task = header.get("task", "colorize")
     if task != "colorize":
         return _analysis_task(job, model, task, render_size, hints)
@@ -169,17 +167,13 @@ def _analysis_task(job: Job, model: ColorizationModel, task: str, render_size, h
     the request's sample format, as any reply."""
     analysis = analyse(job.pixels, model, render_size=render_size, hints=hints, selection=job.selection)
     if task == "suggest-hints":
-        pixels = job.pixels
-        opaque = pixels[..., -1] > 0 if pixels.ndim == 3 and pixels.shape[2] in (2, 4) else None
-        rgba = dots_image(suggest_from(analysis, int(job.header["count"])), where=opaque)
+        rgba = dots_image(suggest_from(analysis, int(job.header["count"])), where=opaque_pixels(job.pixels))
     else:
         heat = heat_map(analysis)
         rgba = np.dstack([heat, np.full(heat.shape[:2], 255, np.uint8)])
-    if job.pixels.dtype == np.uint16:
-        return rgba.astype(np.uint16) * np.uint16(257)
-    if job.pixels.dtype == np.float32:
-        return rgba.astype(np.float32) / np.float32(255)
-    return rgba
+    if job.pixels.dtype == np.uint8:
+        return rgba
+    return color.from_unit_float(color.to_unit_float(rgba), job.pixels.dtype)
 
 
 def cached_model(path: str | None, models: dict | None) -> ColorizationModel:

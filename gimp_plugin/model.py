@@ -152,15 +152,9 @@ class ColorizationModel:
         """Run the network: L [N,1,H,W] (+ hints) -> ab [N,2,H,W]. H and W must already fit size_multiple."""
         lightness = np.ascontiguousarray(lightness, dtype=np.float32)
         batch, _, height, width = lightness.shape
-        feeds = {contract.INPUT_L: lightness}
         if hint_mask is not None and not self.accepts_hints:
             raise ModelError(f"model {self.path.name} has no hint inputs, so it cannot use color hints")
-        if self.accepts_hints:
-            if hint_mask is None:
-                hint_ab = np.zeros((batch, 2, height, width), np.float32)
-                hint_mask = np.zeros((batch, 1, height, width), np.float32)
-            feeds[contract.INPUT_HINT_AB] = np.ascontiguousarray(hint_ab, dtype=np.float32)
-            feeds[contract.INPUT_HINT_MASK] = np.ascontiguousarray(hint_mask, dtype=np.float32)
+        feeds = self._feeds(lightness, hint_ab, hint_mask)
         try:
             (ab,) = self.session.run([contract.OUTPUT_AB], feeds)
         except Exception as error:
@@ -177,6 +171,18 @@ class ColorizationModel:
                              f"(about +-{AB_RANGE}): it is broken or not a Colorize model")  # fmt: skip
         return ab
 
+    def _feeds(self, lightness: np.ndarray, hint_ab=None, hint_mask=None) -> dict[str, np.ndarray]:
+        """The session's inputs for L [N, 1, H, W]: with a model that takes hints, no hints are zeros."""
+        feeds = {contract.INPUT_L: lightness}
+        if self.accepts_hints:
+            batch, _, height, width = lightness.shape
+            if hint_mask is None:
+                hint_ab = np.zeros((batch, 2, height, width), np.float32)
+                hint_mask = np.zeros((batch, 1, height, width), np.float32)
+            feeds[contract.INPUT_HINT_AB] = np.ascontiguousarray(hint_ab, dtype=np.float32)
+            feeds[contract.INPUT_HINT_MASK] = np.ascontiguousarray(hint_mask, dtype=np.float32)
+        return feeds
+
     def features(self, lightness: np.ndarray) -> np.ndarray:
         """The encoder's features for L [1, 1, H, W] (no hints; H, W fitting size_multiple): [C, H / s, W / s] for
         the model's feature stride s. ModelError when the model has none (contract 1 files)."""
@@ -184,11 +190,7 @@ class ColorizationModel:
             raise ModelError(f"model {self.path.name} cannot take a reference photo: it has no "
                              f"'{contract.OUTPUT_FEATURES}' output (contract 2); export it again with "
                              "colorize-export")  # fmt: skip
-        lightness = np.ascontiguousarray(lightness, dtype=np.float32)
-        feeds = {contract.INPUT_L: lightness}
-        if self.accepts_hints:
-            feeds[contract.INPUT_HINT_AB] = np.zeros((1, 2, *lightness.shape[2:]), np.float32)
-            feeds[contract.INPUT_HINT_MASK] = np.zeros((1, 1, *lightness.shape[2:]), np.float32)
+        feeds = self._feeds(np.ascontiguousarray(lightness, dtype=np.float32))
         try:
             (features,) = self.session.run([contract.OUTPUT_FEATURES], feeds)
         except Exception as error:

@@ -70,6 +70,12 @@ def predict_chroma(
     return ab[0, :, :height, :width]
 
 
+def measure_lightness(pixels: np.ndarray, layout: PixelLayout, size: tuple[int, int], threads: int | None = None):
+    """L* [h, w] of ``pixels`` at the render ``size``, as ``colorize`` measures it (for the modules that look at a
+    photo before it is colorized: the uncertainty, a reference's matching)."""
+    return render_paths.choose(pixels, layout, threads or _default_threads()).measure(size, lambda fraction: None)
+
+
 def _check_selection(selection: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
     if selection is None:
         return None

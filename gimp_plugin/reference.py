@@ -29,7 +29,7 @@ from . import color
 from .errors import InputError
 from .hints import Hints
 from .model import ColorizationModel
-from .pipeline import _pad_to_multiple, render_shape
+from .pipeline import _pad_to_multiple, inspect_pixels, measure_lightness, render_shape
 from .resample import area_resize
 
 MIN_SIMILARITY = 0.7
@@ -87,12 +87,23 @@ def _lab_of(linear: np.ndarray) -> np.ndarray:
 def photo_lightness(pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None,
                     threads: int | None = None) -> np.ndarray:  # fmt: skip
     """L* [h, w] of the photo at the render size the pipeline will use (what the matching compares)."""
-    from . import render_paths
-    from .pipeline import _default_threads, inspect_pixels
-
     size = render_shape(*pixels.shape[:2], render_size or model.info.default_render_size)
-    path = render_paths.choose(pixels, inspect_pixels(pixels), threads or _default_threads())
-    return path.measure(size, lambda fraction: None)
+    return measure_lightness(pixels, inspect_pixels(pixels), size, threads)
+
+
+def hints_for(
+    pixels: np.ndarray,
+    model: ColorizationModel,
+    references: list[Reference],
+    user: Hints | None = None,
+    render_size: int | None = None,
+    threads: int | None = None,
+) -> tuple[Hints | None, bool, float]:
+    """(the hints to colorize ``pixels`` with: the references' colors where they match, the ``user``'s own where
+    given; whether the references carried any color; the share of the photo's cells they matched)."""
+    size = render_shape(*pixels.shape[:2], render_size or model.info.default_render_size)
+    carried, share = match(model, photo_lightness(pixels, model, render_size, threads), references)
+    return merge(user, carried, size), carried is not None, share
 
 
 def prepare_reference(pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None,

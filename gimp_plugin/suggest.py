@@ -88,10 +88,14 @@ def _flattest(flatness: np.ndarray, allowed: np.ndarray, row: int, column: int, 
     return rows.start + r, columns.start + c
 
 
-def suggest_from(analysis: Analysis, count: int, target: np.ndarray | None = None) -> Suggestions:
-    """``count`` suggestions from an analysis, at the photo's size, with the model's guess of their colors."""
+def _check_count(count: int) -> None:
     if not 1 <= count <= MAX_SUGGESTIONS:
         raise InputError(f"ask for 1 to {MAX_SUGGESTIONS} suggested hint points, not {count}")
+
+
+def suggest_from(analysis: Analysis, count: int, target: np.ndarray | None = None) -> Suggestions:
+    """``count`` suggestions from an analysis, at the photo's size, with the model's guess of their colors."""
+    _check_count(count)
     cells = plan_cells(analysis, count, target)
     (height, width), (small_h, small_w) = analysis.shape, analysis.lightness.shape
     points = [(min(height - 1, int((r + 0.5) * height / small_h)), min(width - 1, int((c + 0.5) * width / small_w)))
@@ -104,9 +108,13 @@ def suggest_from(analysis: Analysis, count: int, target: np.ndarray | None = Non
 def suggest_hints(pixels: np.ndarray, model: ColorizationModel, count: int, **settings) -> Suggestions:
     """``count`` hint points for ``pixels``, best first; ``settings`` as ``uncertainty.analyse`` takes them
     (render_size, hints, selection, threads)."""
-    if not 1 <= count <= MAX_SUGGESTIONS:  # before any work
-        raise InputError(f"ask for 1 to {MAX_SUGGESTIONS} suggested hint points, not {count}")
+    _check_count(count)  # before any work
     return suggest_from(analyse(pixels, model, **settings), count)
+
+
+def opaque_pixels(pixels: np.ndarray) -> np.ndarray | None:
+    """Where a photo with alpha is not fully transparent (the dots' ``where``), or None without alpha."""
+    return pixels[..., -1] > 0 if pixels.ndim == 3 and pixels.shape[2] in (2, 4) else None
 
 
 def dot_radius(shape: tuple[int, int]) -> int:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import limits, render_paths
+from . import limits
 from .errors import InputError
 from .hints import Hints, resample_hints
 from .model import ColorizationModel
-from .pipeline import _check_selection, _default_threads, inspect_pixels, predict_chroma, render_shape
+from .pipeline import _check_selection, inspect_pixels, measure_lightness, predict_chroma, render_shape
 from .resample import area_resize, bilinear_resize
 
 # expected ab error ~ c0 + c1 d + c2 sqrt(d) + c3 chroma + c4 L + c5 L^2 + c6 edge, with d the mirror distance
@@ -92,7 +92,7 @@ def analyse(
     weight = _check_selection(selection, (height, width))
     size = render_shape(height, width, render_size or model.info.default_render_size)
     limits.check_render_memory(*size)
-    lightness = render_paths.choose(pixels, layout, threads or _default_threads()).measure(size, lambda f: None)
+    lightness = measure_lightness(pixels, layout, size, threads)
     hint_arrays = resample_hints(hints, *size) if hints is not None else None
     ab, distance = mirror_distance(model, lightness, hint_arrays)
     allowed = np.ones(size, bool)

@@ -151,7 +151,7 @@ def _with_reference(case, truth, gray, model, args, path, group, by_group) -> tu
     except InputError:  # too small or without color: as a user would, colorize without it
         carried, share = None, 0.0
     else:
-        carried, share = reference.match(model, reference.photo_lightness(gray, model, args.render_size), [prepared])
+        carried, _, share = reference.hints_for(gray, model, [prepared], None, args.render_size)
     result = colorize(gray, model, render_size=args.render_size, saturation=args.saturation, hints=carried)
     return result, share
 
