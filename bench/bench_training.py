@@ -23,6 +23,7 @@ BASE = ["--preset", "fusion-effnet", "--image-size", "224", "--batch-size", "16"
         "--sample-every", "100000", "--checkpoint-every", "100000", "--val-count", "16"]  # fmt: skip
 VARIANTS = {  # name -> (extra flags, environment)
     "recipe (bf16, 1 loader process)": (["--amp", "bf16", "--workers", "1"], {}),
+    "bf16, torch.compile": (["--amp", "bf16", "--workers", "1", "--compile"], {}),
     "float32": (["--amp", "none", "--workers", "1"], {}),
     "bf16, loading in the training process": (["--amp", "bf16", "--workers", "0"], {}),
     "bf16, 2 loader processes": (["--amp", "bf16", "--workers", "2"], {}),

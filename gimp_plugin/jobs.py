@@ -7,6 +7,7 @@ hint image and the selection. ``read(n)`` hands over the next ``n`` bytes: from 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
         placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
         hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
     if job.reference is not None:
-        prepared = reference.prepare_reference(job.reference, model, render_size)
+        prepared = prepared_reference(job.reference, model, render_size)
         hints, _, _ = reference.hints_for(job.pixels, model, [prepared], hints, render_size)
     task = header.get("task", "colorize")
     if task != "colorize":
@@ -160,6 +161,20 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
     result = colorize(job.pixels, model, render_size=render_size, saturation=float(saturation), hints=hints,
                       selection=job.selection, progress=progress)  # fmt: skip
     return result.astype(job.pixels.dtype, copy=False)
+
+
+_LAST_REFERENCE: dict = {}  # the preview redraws with one reference many times: its cells are kept, one at a time
+
+
+def prepared_reference(pixels: np.ndarray, model: ColorizationModel, render_size: int | None) -> reference.Reference:
+    """The reference's cells, prepared once for the same pixels, model and render size (a preview's redraws)."""
+    digest = hashlib.blake2b(np.ascontiguousarray(pixels), digest_size=16).digest()
+    key = (str(model.path), render_size, pixels.shape, pixels.dtype.str, digest)
+    if key not in _LAST_REFERENCE:
+        prepared = reference.prepare_reference(pixels, model, render_size)
+        _LAST_REFERENCE.clear()
+        _LAST_REFERENCE[key] = prepared
+    return _LAST_REFERENCE[key]
 
 
 def _analysis_task(job: Job, model: ColorizationModel, task: str, render_size, hints) -> np.ndarray:

@@ -138,6 +138,21 @@ def test_the_worker_takes_a_reference_in_protocol_2_only(tmp_path):
     assert "reference (protocol 2" in serve(1)["error"]
 
 
+def test_a_preview_prepares_its_reference_once(tmp_path, monkeypatch):
+    from gimp_plugin import jobs
+
+    model = ColorizationModel(save_model(tmp_path / "features.onnx", features=True))
+    ref = np.random.default_rng(0).integers(0, 255, (48, 64, 4), dtype=np.uint8)
+    prepared = []
+    monkeypatch.setattr(reference, "prepare_reference", lambda *args: prepared.append(args) or "cells")
+    assert jobs.prepared_reference(ref, model, None) == jobs.prepared_reference(ref.copy(), model, None) == "cells"
+    assert len(prepared) == 1  # the same pixels, model and size: once
+    ref[0, 0, 0] ^= 1
+    jobs.prepared_reference(ref, model, None)
+    jobs.prepared_reference(ref, model, 96)
+    assert len(prepared) == 3  # other pixels, another render size: again
+
+
 def test_contract_2_features_come_with_their_stride(tmp_path):
     import onnx
 
@@ -162,3 +177,22 @@ def test_the_evaluation_measures_the_three_reference_cases(tmp_path):
     report = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert set(report["reference_cases"]) == {"same", "kind", "unrelated"}
     assert "| same |" in report["markdown"] and report["reference_cases"]["same"]["count"] == 4
+
+
+def test_filling_through_the_framing_takes_only_similar_cells_inside_the_view(monkeypatch):
+    columns = 4
+    views = np.stack([np.zeros(16, int), *np.divmod(np.arange(16), columns)], 1)  # one view, the photo's own grid
+    similarity = np.full((16, 16), 0.1, np.float32)
+    similarity[np.arange(16), np.arange(16)] = 0.9  # each photo cell looks like the view's cell in the same place
+    similarity[5, 5] = 0.2  # ...except this one
+    kept, best = np.zeros(16, bool), np.zeros(16, np.intp)
+    kept[:4], best[:4] = True, np.arange(4)
+    monkeypatch.setattr(reference, "FILL_SIMILARITY", 0.5)
+    reference._fill_through_framing(similarity, kept, best, views, columns, reference.Framing(0, 1.0, np.zeros(2)))
+    assert kept.sum() == 15 and not kept[5]
+    assert (best[kept] == np.flatnonzero(kept)).all()  # matched in place
+    monkeypatch.setattr(reference, "FILL_SIMILARITY", -1.0)
+    kept[:] = False
+    outside = reference.Framing(0, 1.0, np.array([0.0, 10.0]))  # maps every cell beyond the view's columns
+    reference._fill_through_framing(similarity, kept, best, views, columns, outside)
+    assert not kept.any()

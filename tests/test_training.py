@@ -230,6 +230,36 @@ def test_a_hint_patch_holds_the_mean_true_color_of_its_pixels():
         torch.testing.assert_close(hint_ab[sample, :, rows, columns], expected[:, None].expand(2, len(rows)))
 
 
+def test_dense_dots_are_a_references_cells_in_their_mean_true_color():
+    from gimp_plugin import reference
+
+    assert (data.DENSE_CELL, data.DENSE_DOT) == (8, reference.DOT)  # what the runtime's matched cells give
+    ab = torch.randn(3, 2, 64, 48) * 30
+    chosen = torch.tensor([True, True, False])
+    hint_ab, mask = data.dense_dots(ab, chosen, torch.Generator().manual_seed(1))
+    assert mask[2].sum() == 0 and hint_ab[2].abs().sum() == 0  # not chosen: nothing
+    for sample in range(2):
+        rows, columns = torch.nonzero(mask[sample, 0], as_tuple=True)
+        assert len(rows) >= 9 and len(rows) % 9 == 0  # whole 3 x 3 dots
+        assert set((rows % 8).tolist()) == {3, 4, 5} and set((columns % 8).tolist()) == {3, 4, 5}  # cell centres
+        for row, column in zip(rows[::9].tolist(), columns[::9].tolist(), strict=True):
+            top, left = row // 8 * 8, column // 8 * 8
+            expected = ab[sample, :, top : top + 8, left : left + 8].mean(dim=(1, 2))
+            torch.testing.assert_close(hint_ab[sample, :, row, column], expected)
+
+
+def test_a_dense_share_adds_dense_dots_to_hinted_samples_only():
+    ab = torch.randn(64, 2, 32, 32) * 30
+    sparse_ab, sparse_mask = data.draw_hints(ab, torch.Generator().manual_seed(5), probability=0.5, max_points=5)
+    both_ab, both_mask = data.draw_hints(
+        ab, torch.Generator().manual_seed(5), probability=0.5, max_points=5, dense_share=1.0
+    )
+    hinted = sparse_mask.sum(dim=(1, 2, 3)) > 0
+    assert (both_mask[~hinted].sum(dim=(1, 2, 3)) == 0).all()  # the unhinted samples stay unhinted
+    assert (both_mask[hinted] >= sparse_mask[hinted]).all()  # the user-like dots are kept
+    assert both_mask[hinted].sum() > sparse_mask[hinted].sum()
+
+
 def test_euclidean_chroma_loss_is_the_mean_ab_distance(tmp_path):
     from training import losses
 
@@ -307,6 +337,16 @@ def test_every_flag_explains_itself():
     assert {"--preset", "--config", "--settings"} <= flags
 
 
+def test_the_speed_flags_reach_the_settings(tmp_path):
+    from training import config
+
+    parsed, _ = config.parse_args(["--data", "x", "--out", str(tmp_path / "run"), "--compile",
+                                   "--hint-dense-share", "0.3"])  # fmt: skip
+    assert parsed.compile and parsed.hint_dense_share == 0.3
+    assert not config.parse_args(["--data", "x", "--out", str(tmp_path / "run")])[0].compile
+    assert "--hint-dense-share 1.5" in "; ".join(config.problems_with(config.Config(hint_dense_share=1.5)))
+
+
 def test_settings_files_and_the_old_config_name_still_work(tmp_path):
     import json
 
@@ -353,3 +393,16 @@ def test_a_frozen_encoder_keeps_its_weights_and_statistics(tmp_path):
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and not any(k.startswith(("encoder.", "hint_stem.")) for k in changed), "decoder only"
     assert any(k.startswith("decoder.") for k in changed)
+
+
+def test_a_soup_averages_the_exported_weights_of_two_runs(tmp_path):
+    from training import soup
+
+    for name, seed in (("a", "1"), ("b", "2")):
+        assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", "--seed", seed, out=name)) == 0
+    assert soup.main([str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "soup")]) == 0
+    a, b, mixed = (load(tmp_path / name / "last.pt")["ema"] for name in ("a", "b", "soup"))
+    name = next(key for key, value in a.items() if value.is_floating_point() and not torch.equal(value, b[key]))
+    torch.testing.assert_close(mixed[name], (a[name] + b[name]) / 2)
+    assert (tmp_path / "soup" / "config.json").is_file()
+    assert soup.main([str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "soup")]) == 1  # exists

@@ -45,6 +45,7 @@ class Config:
     perceptual_weight: float = 0.0
     hint_probability: float = 0.5
     hint_max_points: int = 20
+    hint_dense_share: float = 0.0
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
@@ -65,6 +66,7 @@ class Config:
     stop_at_step: int | None = None
     init_from: str | None = None
     time_limit: float | None = None
+    compile: bool = False
 
 
 HELP = {
@@ -88,6 +90,8 @@ HELP = {
     "perceptual_weight": "weight of a perceptual term on the frozen classifier's features (0: off)",
     "hint_probability": "share of training samples that get color hints drawn from the truth",
     "hint_max_points": "most hint points per sample",
+    "hint_dense_share": "share of the hinted samples that also get a matched reference's dense dots (one per 8-px "
+    "cell over part of the crop)",
     "ema_decay": "decay of the weights' exponential moving average (what is exported)",
     "seed": "seed of every random choice; a resumed run continues the same sequence",
     "device": "auto, cpu or cuda",
@@ -108,6 +112,8 @@ HELP = {
     "stop_at_step": "checkpoint and stop at this step without changing the schedule (continue with --resume)",
     "init_from": "start from another run's (or checkpoint's) weights, or an exported model: 'shipped' or FILE.onnx",
     "time_limit": "seconds: fit the run's length and schedule to them from the speed measured as it goes",
+    "compile": "run the training network through torch.compile (a minute or more of compiling first; measure it "
+    "with bench/bench_training.py before a long run)",
 }
 
 
@@ -142,12 +148,13 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     parser.add_argument("--data", nargs="+", help=HELP["data"])
     parser.add_argument("--preset", "--config", dest="preset", choices=CHOICES["preset"], help=HELP["preset"])
     parser.add_argument("--gan", action="store_true", default=None, help=HELP["gan"])
+    parser.add_argument("--compile", action="store_true", default=None, help=HELP["compile"])
     parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
                         help="random init instead of ImageNet weights (tests)")  # fmt: skip
     parser.add_argument("--folder-share", nargs="+", metavar="NAME=FRACTION", help=HELP["folder_share"])
     optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float}
     for name, value in asdict(defaults).items():
-        if name in ("data", "preset", "gan", "pretrained", "folder_share"):
+        if name in ("data", "preset", "gan", "compile", "pretrained", "folder_share"):
             continue
         kind = type(value) if value is not None else optional_types.get(name, str)
         parser.add_argument("--" + name.replace("_", "-"), type=kind, choices=CHOICES.get(name), help=HELP[name])
@@ -158,8 +165,8 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
 # schedule then continues from the current step towards the new end), and how it is observed and fed.
 ADJUSTABLE_ON_RESUME = frozenset({
     "max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
-    "hint_probability", "hint_max_points", "time_limit", "stop_at_step", "data", "device", "workers", "log_every",
-    "sample_every", "checkpoint_every",
+    "hint_probability", "hint_max_points", "hint_dense_share", "time_limit", "stop_at_step", "data", "device",
+    "compile", "workers", "log_every", "sample_every", "checkpoint_every",
 })  # fmt: skip
 # name -> (lowest, highest, whether the lowest is allowed); None: no bound on that side.
 RANGES = {
@@ -167,7 +174,8 @@ RANGES = {
     "epochs": (0, None, False), "lr": (0, 1, False), "weight_decay": (0, 1, True), "critic_steps": (0, None, True),
     "gan_steps": (0, None, True), "gan_lr": (0, 1, False), "gan_weight": (0, None, True),
     "colorfulness_weight": (0, None, True), "perceptual_weight": (0, None, True), "hint_probability": (0, 1, True),
-    "hint_max_points": (1, None, True), "ema_decay": (0, 1, True), "val_count": (0, None, True),
+    "hint_max_points": (1, None, True), "hint_dense_share": (0, 1, True), "ema_decay": (0, 1, True),
+    "val_count": (0, None, True),
     "cache_side": (0, None, True), "workers": (0, 64, True), "folder_power": (0, 4, True),
     "crop_min_area": (0, 1, False), "encoder_lr_scale": (0, 10, True), "log_every": (1, None, True),
     "sample_every": (1, None, True), "checkpoint_every": (1, None, True), "stop_at_step": (1, None, True),

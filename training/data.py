@@ -303,13 +303,18 @@ class ColorCrops(Dataset):
 
 
 def draw_hints(
-    ab: torch.Tensor, generator: torch.Generator, probability: float = 0.5, max_points: int = 20
+    ab: torch.Tensor,
+    generator: torch.Generator,
+    probability: float = 0.5,
+    max_points: int = 20,
+    dense_share: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random user-like hints from the true ab [N, 2, H, W] (Zhang et al. 2017): with ``probability`` a sample gets
     1..max_points patches (1-5 px, more small counts than large), each holding the patch's mean true color.
 
     Vectorised over the batch and on ab's device (a per-patch loop cost more than a GPU training step); the random
-    numbers come from ``generator`` on the CPU, so a resumed run draws the same hints."""
+    numbers come from ``generator`` on the CPU, so a resumed run draws the same hints. ``dense_share`` of the
+    hinted samples also get a reference's dots (``dense_dots``)."""
     batch, _, height, width = ab.shape
     gets_hints = torch.rand(batch, generator=generator) < probability
     counts = torch.exp(torch.rand(batch, generator=generator) * math.log(max_points + 1)).long().clamp(min=1)
@@ -337,4 +342,44 @@ def draw_hints(
     hint_mask = torch.zeros(batch * height * width, dtype=ab.dtype, device=ab.device)
     hint_mask[painted] = 1.0
     hint_ab = hint_ab.reshape(batch, height, width, 2).permute(0, 3, 1, 2).contiguous()
-    return hint_ab, hint_mask.reshape(batch, 1, height, width)
+    hint_mask = hint_mask.reshape(batch, 1, height, width)
+    if dense_share > 0:  # drawn only then, so that runs without it keep their sequence of random numbers
+        chosen = gets_hints & (torch.rand(batch, generator=generator) < dense_share)
+        dense_ab, dense_mask = dense_dots(ab, chosen, generator)
+        hint_ab = torch.where(dense_mask > 0, dense_ab, hint_ab)
+        hint_mask = torch.maximum(hint_mask, dense_mask)
+    return hint_ab, hint_mask
+
+
+DENSE_CELL, DENSE_DOT = 8, 3  # as a reference's matched cells give them (gimp_plugin/reference.py: stride, DOT)
+
+
+def dense_dots(ab: torch.Tensor, chosen: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a matched reference photo gives the network: a DENSE_DOT-px dot at the centre of many DENSE_CELL-px
+    cells, in the cell's mean true color, over the part of the photo the reference shows (a random window, 30 to
+    100 % of each side) with 20 to 100 % of its cells matched. Only samples where ``chosen`` get any. Users'
+    random dots alone never number more than a few dozen; a reference gives hundreds, which a network trained only
+    on the few follows worse than it follows ten."""
+    batch, _, height, width = ab.shape
+    rows, columns = height // DENSE_CELL, width // DENSE_CELL
+    spans = 0.3 + 0.7 * torch.rand(batch, 2, generator=generator)
+    starts = torch.rand(batch, 2, generator=generator) * (1 - spans)
+    kept = 0.2 + 0.8 * torch.rand(batch, generator=generator)
+    keep = torch.rand(batch, rows, columns, generator=generator) < kept[:, None, None]
+    row_place = (torch.arange(rows) + 0.5) / rows
+    column_place = (torch.arange(columns) + 0.5) / columns
+    in_rows = (row_place >= starts[:, :1]) & (row_place < starts[:, :1] + spans[:, :1])  # [N, rows]
+    in_columns = (column_place >= starts[:, 1:]) & (column_place < starts[:, 1:] + spans[:, 1:])
+    cells = (keep & in_rows[:, :, None] & in_columns[:, None, :] & chosen[:, None, None]).to(ab.device, ab.dtype)
+    means = torch.nn.functional.avg_pool2d(ab[:, :, : rows * DENSE_CELL, : columns * DENSE_CELL], DENSE_CELL)
+    dot = torch.zeros(DENSE_CELL, DENSE_CELL, dtype=ab.dtype, device=ab.device)
+    low = DENSE_CELL // 2 - DENSE_DOT // 2
+    dot[low : low + DENSE_DOT, low : low + DENSE_DOT] = 1
+    tiled = dot.repeat(rows, columns)
+    mask = torch.zeros(batch, 1, height, width, dtype=ab.dtype, device=ab.device)
+    spread = cells.repeat_interleave(DENSE_CELL, 1).repeat_interleave(DENSE_CELL, 2)
+    mask[:, 0, : rows * DENSE_CELL, : columns * DENSE_CELL] = spread * tiled
+    colors = torch.zeros_like(ab)
+    colors[:, :, : rows * DENSE_CELL, : columns * DENSE_CELL] = means.repeat_interleave(
+        DENSE_CELL, 2).repeat_interleave(DENSE_CELL, 3)  # fmt: skip
+    return colors * mask, mask

@@ -118,6 +118,8 @@ class Trainer:
             self.discriminator = PatchDiscriminator().to(device)
             self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.gan_lr * 10, betas=(0.5, 0.99))
         self.train_g = DistributedDataParallel(self.generator) if world > 1 else self.generator
+        if config.compile:  # the parameters stay the generator's: checkpoints, EMA and export are unchanged
+            self.train_g = torch.compile(self.train_g)
         self.train_d = (
             DistributedDataParallel(self.discriminator) if world > 1 and self.discriminator else self.discriminator
         )
@@ -188,7 +190,11 @@ class Trainer:
         lab = rgb_to_lab(rgb)
         lightness, ab = lab[:, :1], lab[:, 1:]
         hint_ab, hint_mask = data.draw_hints(
-            ab, self.hint_generator, self.config.hint_probability, self.config.hint_max_points
+            ab,
+            self.hint_generator,
+            self.config.hint_probability,
+            self.config.hint_max_points,
+            self.config.hint_dense_share,
         )
         as_cl = {"memory_format": torch.channels_last}
         return lightness.contiguous(**as_cl), ab, hint_ab.contiguous(**as_cl), hint_mask
