@@ -358,8 +358,8 @@ def dense_dots(ab: torch.Tensor, chosen: torch.Tensor, generator: torch.Generato
     """What a matched reference photo gives the network: a DENSE_DOT-px dot at the centre of many DENSE_CELL-px
     cells, in the cell's mean true color, over the part of the photo the reference shows (a random window, 30 to
     100 % of each side) with 20 to 100 % of its cells matched. Only samples where ``chosen`` get any. Users'
-    random dots alone never number more than a few dozen; a reference gives hundreds, which a network trained only
-    on the few follows worse than it follows ten."""
+    random dots alone never number more than a few dozen; a reference gives hundreds, and a network trained only on
+    the few does not follow them (docs/model-card.md, "Colors from a reference photo")."""
     batch, _, height, width = ab.shape
     rows, columns = height // DENSE_CELL, width // DENSE_CELL
     spans = 0.3 + 0.7 * torch.rand(batch, 2, generator=generator)
