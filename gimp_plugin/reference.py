@@ -14,9 +14,9 @@ as a hint dot, but only where the match is confident:
 - part of a match that holds: at least ``MIN_SHARE`` of the photo's cells and ``MIN_CELLS`` cells in all.
 
 A reference of something else finds no framing and carries nothing, rather than smearing its palette over the
-photo. The dots go
-to the ordinary hints path (the user's own hints win where both exist); ``pipeline.colorize`` knows nothing of this
-module. Chosen on the training pool's held-out split, measured on val_general (docs/model-card.md).
+photo. The dots go to the ordinary hints path (the user's own hints win where both exist); ``pipeline.colorize``
+knows nothing of this module. Chosen on the training pool's held-out split, measured on val_general
+(docs/model-card.md).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ VIEW_SCALES = (1.0, 0.7)  # the reference is matched at these shares of the rend
 DOT = 3  # render pixels: the side of the hint dot a matched cell gets
 MIN_SIDE = 32  # a reference smaller than this has too few cells to match
 MIN_CHROMA = 2.0  # mean ab distance from gray under which a reference has no colors to carry
-FILL_SIMILARITY: float | None = None  # off: filling the framing's other cells lost (pool split, stage 12)
 
 
 @dataclass(frozen=True)
@@ -177,74 +176,36 @@ def match(model: ColorizationModel, lightness: np.ndarray, references: list[Refe
     own = np.arange(len(target))
     mutual = (np.abs(back // columns - own // columns) <= 1) & (np.abs(back % columns - own % columns) <= 1)
     confident = mutual & (score > MIN_SIMILARITY) & (_coherent(best, views, rows, columns) >= MIN_COHERENT)
-    confident, framing = _one_framing(confident, best, views, columns)
-    if confident.mean() < MIN_SHARE or confident.sum() < MIN_CELLS:
-        return None, float(confident.mean())
-    if FILL_SIMILARITY is not None:  # only a match that holds is filled out
-        _fill_through_framing(similarity, confident, best, views, columns, framing)
+    confident &= _one_framing(confident, best, views, columns)
     share = float(confident.mean())
+    if share < MIN_SHARE or confident.sum() < MIN_CELLS:
+        return None, share
     return _dots(lightness.shape, columns, model.info.feature_stride, np.flatnonzero(confident), ab[best]), share
 
 
-@dataclass(frozen=True)
-class Framing:
-    """Where the photo's cells sit in one reference view: view cell = scale * photo cell + shift."""
-
-    view: int
-    scale: float
-    shift: np.ndarray  # (rows, columns)
-
-
-def _one_framing(
-    confident: np.ndarray, best: np.ndarray, views: np.ndarray, columns: int
-) -> tuple[np.ndarray, Framing | None]:
+def _one_framing(confident: np.ndarray, best: np.ndarray, views: np.ndarray, columns: int) -> np.ndarray:
     """The confident cells whose matches agree on one framing: the reference view that holds most of them, seen
-    through one scale and shift (a second photo of the place frames it otherwise, but as a whole), and that
-    framing. A reference of something else matches here and there, in no common framing, and keeps (almost)
-    nothing."""
+    through one scale and shift (a second photo of the place frames it otherwise, but as a whole). A reference of
+    something else matches here and there, in no common framing, and keeps (almost) nothing."""
     cells = np.flatnonzero(confident)
     kept = np.zeros_like(confident)
     if len(cells) < MIN_CELLS:
-        return kept, None
+        return kept
     here = np.stack([cells // columns, cells % columns], 1).astype(np.float64)
     there = views[best[cells]]
-    best_inliers, framing = np.zeros(len(cells), bool), None
+    best_inliers = np.zeros(len(cells), bool)
     for view in np.unique(there[:, 0]):
-        inliers, fit = there[:, 0] == view, None
+        inliers = there[:, 0] == view
         for _ in range(4):  # least squares, then again on the cells it explains
             if inliers.sum() < 3:
                 break
-            fit = _fit_scale_shift(here[inliers], there[inliers, 1:].astype(np.float64))
-            residual = np.hypot(*(there[:, 1:] - (fit[0] * here + fit[1])).T)
+            scale, shift = _fit_scale_shift(here[inliers], there[inliers, 1:].astype(np.float64))
+            residual = np.hypot(*(there[:, 1:] - (scale * here + shift)).T)
             inliers = (there[:, 0] == view) & (residual <= FRAMING_TOLERANCE)
-        if fit is not None and inliers.sum() > best_inliers.sum():
-            best_inliers, framing = inliers, Framing(int(view), *fit)
+        if inliers.sum() > best_inliers.sum():
+            best_inliers = inliers
     kept[cells[best_inliers]] = True
-    return kept, framing
-
-
-def _fill_through_framing(similarity: np.ndarray, kept: np.ndarray, best: np.ndarray, views: np.ndarray,
-                          columns: int, framing: Framing) -> None:  # fmt: skip
-    """Cells the confident matches left out, where the framing puts them inside the reference view and the view's
-    cell there (or next to it) is similar enough (``FILL_SIMILARITY``): matched to that cell, in place."""
-    in_view = np.flatnonzero(views[:, 0] == framing.view)
-    first, view_rows, view_columns = in_view[0], views[in_view, 1].max() + 1, views[in_view, 2].max() + 1
-    open_cells = np.flatnonzero(~kept)
-    here = np.stack([open_cells // columns, open_cells % columns], 1)
-    mapped = np.rint(framing.scale * here + framing.shift).astype(np.intp)
-    top_score = np.full(len(open_cells), -np.inf, np.float32)
-    top_cell = np.zeros(len(open_cells), np.intp)
-    for dr in (-1, 0, 1):
-        for dc in (-1, 0, 1):
-            row, column = mapped[:, 0] + dr, mapped[:, 1] + dc
-            inside = (row >= 0) & (row < view_rows) & (column >= 0) & (column < view_columns)
-            candidate = first + np.clip(row, 0, view_rows - 1) * view_columns + np.clip(column, 0, view_columns - 1)
-            score = np.where(inside, similarity[open_cells, candidate], -np.inf)
-            better = score > top_score
-            top_score[better], top_cell[better] = score[better], candidate[better]
-    filled = top_score > FILL_SIMILARITY
-    kept[open_cells[filled]] = True
-    best[open_cells[filled]] = top_cell[filled]
+    return kept
 
 
 def _fit_scale_shift(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

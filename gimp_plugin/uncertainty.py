@@ -6,7 +6,8 @@ prediction for the photo and for the photo's mirror image (mirrored back). Where
 turned into an expected ab error with a small fit (``ERROR_FIT``) that also knows that mid tones carry the most
 color and that strong predicted chroma is more often wrong; ``training/fit_uncertainty.py`` makes the fit from
 93 photos of the training pool outside its held-out split (never from ``val_general``); on them its per-pixel
-correlation with the true error is 0.40 (the mirror distance alone: 0.35) for the shipped model.
+correlation with the true error is 0.40 (the mirror distance alone: 0.35) for stage 12, half of the shipped
+model (not refitted for it).
 """
 
 from __future__ import annotations

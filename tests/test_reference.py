@@ -177,22 +177,3 @@ def test_the_evaluation_measures_the_three_reference_cases(tmp_path):
     report = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert set(report["reference_cases"]) == {"same", "kind", "unrelated"}
     assert "| same |" in report["markdown"] and report["reference_cases"]["same"]["count"] == 4
-
-
-def test_filling_through_the_framing_takes_only_similar_cells_inside_the_view(monkeypatch):
-    columns = 4
-    views = np.stack([np.zeros(16, int), *np.divmod(np.arange(16), columns)], 1)  # one view, the photo's own grid
-    similarity = np.full((16, 16), 0.1, np.float32)
-    similarity[np.arange(16), np.arange(16)] = 0.9  # each photo cell looks like the view's cell in the same place
-    similarity[5, 5] = 0.2  # ...except this one
-    kept, best = np.zeros(16, bool), np.zeros(16, np.intp)
-    kept[:4], best[:4] = True, np.arange(4)
-    monkeypatch.setattr(reference, "FILL_SIMILARITY", 0.5)
-    reference._fill_through_framing(similarity, kept, best, views, columns, reference.Framing(0, 1.0, np.zeros(2)))
-    assert kept.sum() == 15 and not kept[5]
-    assert (best[kept] == np.flatnonzero(kept)).all()  # matched in place
-    monkeypatch.setattr(reference, "FILL_SIMILARITY", -1.0)
-    kept[:] = False
-    outside = reference.Framing(0, 1.0, np.array([0.0, 10.0]))  # maps every cell beyond the view's columns
-    reference._fill_through_framing(similarity, kept, best, views, columns, outside)
-    assert not kept.any()

@@ -12,21 +12,13 @@ import shutil
 import sys
 from pathlib import Path
 
-import torch
-
+from .checkpoint import find, load, save_atomic
 from .errors import TrainingError
-
-
-def _checkpoint(run: Path) -> dict:
-    path = run / "last.pt" if run.is_dir() else run
-    if not path.is_file():
-        raise TrainingError(f"{run}: no checkpoint (last.pt) there")
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def average(runs: list[Path]) -> dict:
     """The first run's checkpoint, its EMA weights replaced by the mean of every run's."""
-    checkpoints = [_checkpoint(run) for run in runs]
+    checkpoints = [load(find(run)) for run in runs]
     first = checkpoints[0]
     for other, run in zip(checkpoints[1:], runs[1:], strict=True):
         if other["ema"].keys() != first["ema"].keys():
@@ -49,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             raise TrainingError(f"{args.out} exists: give a new folder")
         soup = average(args.runs)
         args.out.mkdir(parents=True)
-        torch.save(soup, args.out / "last.pt")
+        save_atomic(soup, args.out / "last.pt")
         first = args.runs[0] if args.runs[0].is_dir() else args.runs[0].parent
         if (first / "config.json").is_file():
             shutil.copy(first / "config.json", args.out / "config.json")
