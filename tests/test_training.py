@@ -406,3 +406,20 @@ def test_a_soup_averages_the_exported_weights_of_two_runs(tmp_path):
     torch.testing.assert_close(mixed[name], (a[name] + b[name]) / 2)
     assert (tmp_path / "soup" / "config.json").is_file()
     assert soup.main([str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "soup")]) == 1  # exists
+
+
+def test_a_run_from_other_weights_keeps_its_start_to_average_with_its_end(tmp_path):
+    from training import soup
+
+    photos = write_photos(tmp_path / "photos", 6)
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", photos=photos, out="first")) == 0
+    assert not (tmp_path / "first" / "start.pt").exists(), "a run from scratch has no start worth keeping"
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", "--init-from",
+                           str(tmp_path / "first"), photos=photos, out="second")) == 0  # fmt: skip
+    source, start = load(tmp_path / "first" / "last.pt")["ema"], load(tmp_path / "second" / "start.pt")
+    assert start["step"] == 0
+    for key, value in source.items():
+        torch.testing.assert_close(start["ema"][key], value, msg=key)
+    out = tmp_path / "halfway"
+    assert soup.main([str(tmp_path / "second" / "start.pt"), str(tmp_path / "second"), "-o", str(out)]) == 0
+    assert (out / "last.pt").is_file()

@@ -435,6 +435,10 @@ def train(config: Config, args) -> int:
     if args.resume:
         trainer.restore(saved)
         log.info("resumed at step %d of %d", trainer.step, trainer.total_steps)
+    elif config.init_from:
+        # What the run starts from, in this run's own parametrization (an exported model's batch norms are
+        # calibrated anew each run): training.soup can then average the run's end with its start.
+        trainer.save("start.pt")
     trainer.run()
     if world > 1:
         dist.barrier()
