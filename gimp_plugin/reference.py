@@ -37,6 +37,7 @@ MIN_COHERENT = 2  # of the 8 neighbouring cells
 MIN_SHARE = 0.05
 MIN_CELLS = 12
 FRAMING_TOLERANCE = 3.0  # cells: how far a match may sit from the common framing
+FILL_SIMILARITY = 0.5  # cells the framing maps onto the reference get its color there when this similar to it
 VIEW_SCALES = (1.0, 0.7)  # the reference is matched at these shares of the render size, each also mirrored
 DOT = 3  # render pixels: the side of the hint dot a matched cell gets
 MIN_SIDE = 32  # a reference smaller than this has too few cells to match
@@ -130,15 +131,21 @@ def prepare_reference(pixels: np.ndarray, model: ColorizationModel, render_size:
         for mirrored in (False, True):
             view = lab[:, :, ::-1] if mirrored else lab
             cells = cell_features(model, np.ascontiguousarray(view[0]))
-            rows, columns = cells.shape[1:]
-            padded = np.pad(
-                view[1:], ((0, 0), (0, rows * stride - size[0]), (0, columns * stride - size[1])), mode="edge"
-            )
-            ab.append(padded.reshape(2, rows, stride, columns, stride).mean(axis=(2, 4)).reshape(2, -1).T)
+            ab.append(_cell_means(view[1:], stride, cells.shape[1:]).T)
             features.append(cells.reshape(cells.shape[0], -1).T)
+            rows, columns = cells.shape[1:]
             grid_rows, grid_columns = np.mgrid[0:rows, 0:columns]
             views.append(np.stack([np.full(rows * columns, len(views)), grid_rows.ravel(), grid_columns.ravel()], 1))
     return Reference(np.concatenate(features), np.concatenate(ab).astype(np.float32), np.concatenate(views), name)
+
+
+def _cell_means(planes: np.ndarray, stride: int, cells: tuple[int, int]) -> np.ndarray:
+    """[k, rows * columns]: the mean of each of ``planes`` [k, h, w] over each stride x stride cell (edge cells
+    padded by repetition, as the features see them)."""
+    rows, columns = cells
+    height, width = planes.shape[1:]
+    padded = np.pad(planes, ((0, 0), (0, rows * stride - height), (0, columns * stride - width)), mode="edge")
+    return padded.reshape(len(planes), rows, stride, columns, stride).mean(axis=(2, 4)).reshape(len(planes), -1)
 
 
 def _coherent(best: np.ndarray, views: np.ndarray, rows: int, columns: int) -> np.ndarray:
@@ -176,36 +183,56 @@ def match(model: ColorizationModel, lightness: np.ndarray, references: list[Refe
     own = np.arange(len(target))
     mutual = (np.abs(back // columns - own // columns) <= 1) & (np.abs(back % columns - own % columns) <= 1)
     confident = mutual & (score > MIN_SIMILARITY) & (_coherent(best, views, rows, columns) >= MIN_COHERENT)
-    confident &= _one_framing(confident, best, views, columns)
+    confident, framing = _one_framing(confident, best, views, columns)
     share = float(confident.mean())
     if share < MIN_SHARE or confident.sum() < MIN_CELLS:
         return None, share
+    if framing is not None:  # the match holds: the rest of the framed view lends its colors where similar enough
+        mapped = _through_framing(framing, views, rows, columns)  # each photo cell's reference cell, or -1
+        fill = ~confident & (mapped >= 0)
+        fill[fill] = similarity[np.flatnonzero(fill), mapped[fill]] > FILL_SIMILARITY
+        best = np.where(fill, mapped, best)
+        confident |= fill
+        share = float(confident.mean())
     return _dots(lightness.shape, columns, model.info.feature_stride, np.flatnonzero(confident), ab[best]), share
 
 
-def _one_framing(confident: np.ndarray, best: np.ndarray, views: np.ndarray, columns: int) -> np.ndarray:
-    """The confident cells whose matches agree on one framing: the reference view that holds most of them, seen
-    through one scale and shift (a second photo of the place frames it otherwise, but as a whole). A reference of
-    something else matches here and there, in no common framing, and keeps (almost) nothing."""
+def _through_framing(framing: tuple[int, float, np.ndarray], views: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """[rows * columns]: the reference cell the framing maps each photo cell onto (-1 outside the view)."""
+    view, scale, shift = framing
+    in_view = np.flatnonzero(views[:, 0] == view)
+    view_rows, view_columns = views[in_view, 1].max() + 1, views[in_view, 2].max() + 1
+    grid = np.stack(np.mgrid[0:rows, 0:columns], -1).reshape(-1, 2).astype(np.float64)
+    there = np.rint(scale * grid + shift).astype(int)
+    inside = (there[:, 0] >= 0) & (there[:, 0] < view_rows) & (there[:, 1] >= 0) & (there[:, 1] < view_columns)
+    # a view's cells are stored row by row from its first index on (prepare_reference)
+    return np.where(inside, in_view[0] + there[:, 0] * view_columns + there[:, 1], -1)
+
+
+def _one_framing(confident: np.ndarray, best: np.ndarray, views: np.ndarray, columns: int):
+    """(the confident cells whose matches agree on one framing, that framing as (view, scale, shift) or None): the
+    reference view that holds most of them, seen through one scale and shift (a second photo of the place frames
+    it otherwise, but as a whole). A reference of something else matches here and there, in no common framing, and
+    keeps (almost) nothing."""
     cells = np.flatnonzero(confident)
     kept = np.zeros_like(confident)
     if len(cells) < MIN_CELLS:
-        return kept
+        return kept, None
     here = np.stack([cells // columns, cells % columns], 1).astype(np.float64)
     there = views[best[cells]]
-    best_inliers = np.zeros(len(cells), bool)
+    best_inliers, framing = np.zeros(len(cells), bool), None
     for view in np.unique(there[:, 0]):
-        inliers = there[:, 0] == view
+        inliers, fitted = there[:, 0] == view, None
         for _ in range(4):  # least squares, then again on the cells it explains
             if inliers.sum() < 3:
                 break
-            scale, shift = _fit_scale_shift(here[inliers], there[inliers, 1:].astype(np.float64))
-            residual = np.hypot(*(there[:, 1:] - (scale * here + shift)).T)
+            fitted = (int(view), *_fit_scale_shift(here[inliers], there[inliers, 1:].astype(np.float64)))
+            residual = np.hypot(*(there[:, 1:] - (fitted[1] * here + fitted[2])).T)
             inliers = (there[:, 0] == view) & (residual <= FRAMING_TOLERANCE)
         if inliers.sum() > best_inliers.sum():
-            best_inliers = inliers
+            best_inliers, framing = inliers, fitted
     kept[cells[best_inliers]] = True
-    return kept
+    return kept, framing
 
 
 def _fit_scale_shift(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

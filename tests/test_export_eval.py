@@ -108,7 +108,7 @@ def test_export_matches_pytorch_and_follows_the_contract(exported):
     assert features.shape == (40, 8, 12) and np.isfinite(features).all()
 
 
-@pytest.mark.parametrize("preset", ["baseline", "intermediate", "fusion-effnet", "fusion-irv2"])
+@pytest.mark.parametrize("preset", ["baseline", "intermediate", "fusion-effnet", "fusion-effnet-bins", "fusion-irv2"])
 def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     pytest.importorskip("torch")
     import copy
@@ -117,7 +117,7 @@ def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     from training.folding import fold_batch_norms
     from training.models import PRESETS, build_generator
 
-    assert set(PRESETS) == {"baseline", "intermediate", "fusion-effnet", "fusion-irv2"}, "a new preset: add it here"
+    assert set(PRESETS) == {"baseline", "intermediate", "fusion-effnet", "fusion-effnet-bins", "fusion-irv2"}, "add it"
     reference = build_generator(preset, pretrained=False).eval()
     exported = fold_batch_norms(copy.deepcopy(reference))
     config = {"preset": preset, "data": ["photos"], "step": 0, "image_size": 64}
@@ -129,7 +129,7 @@ def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     assert model.info.arch == PRESETS[preset].arch and model.info.default_render_size == export.DEFAULT_RENDER_SIZE
     lightness = np.random.default_rng(1).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
     assert model.predict(lightness).shape == (1, 2, 64, 64)
-    assert model.has_features == (preset in ("fusion-effnet", "fusion-irv2")), "features where the network has them"
+    assert model.has_features == preset.startswith("fusion"), "features where the network has them"
 
 
 def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):

@@ -177,3 +177,11 @@ def test_the_evaluation_measures_the_three_reference_cases(tmp_path):
     report = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert set(report["reference_cases"]) == {"same", "kind", "unrelated"}
     assert "| same |" in report["markdown"] and report["reference_cases"]["same"]["count"] == 4
+
+
+def test_the_framing_maps_photo_cells_onto_the_view_they_came_from():
+    views = np.concatenate([np.stack([np.full(12, v), *np.mgrid[0:3, 0:4].reshape(2, -1)], 1) for v in (0, 1)])
+    mapped = reference._through_framing((1, 1.0, np.array([1.0, -1.0])), views, rows=2, columns=3)
+    # photo cell (r, c) -> view 1 cell (r + 1, c - 1); view 1's cells start at index 12
+    expected = [-1, 12 + 4, 12 + 5, -1, 12 + 8, 12 + 9]
+    assert mapped.tolist() == expected

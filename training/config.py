@@ -46,6 +46,7 @@ class Config:
     hint_probability: float = 0.5
     hint_max_points: int = 20
     hint_dense_share: float = 0.0
+    bins_temperature: float = 0.5
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
@@ -71,7 +72,9 @@ class Config:
 
 HELP = {
     "data": "folders of color photos, searched recursively; a folder's top-level subfolders are its groups",
-    "preset": "the network: baseline, intermediate, fusion-effnet (the shipped one) or fusion-irv2",
+    "preset": "the network: baseline, intermediate, fusion-effnet (the shipped one), fusion-effnet-bins (the same "
+    "with a distribution over ab bins, trained by cross-entropy; --init-from a fusion-effnet model starts "
+    "it there) or fusion-irv2",
     "image_size": "side of the square training crops, in pixels",
     "batch_size": "crops per step (per process under torchrun)",
     "max_steps": "length of the run in steps (with the GAN phases, all of them)",
@@ -111,6 +114,8 @@ HELP = {
     "checkpoint_every": "write last.pt every this many steps",
     "stop_at_step": "checkpoint and stop at this step without changing the schedule (continue with --resume)",
     "init_from": "start from another run's (or checkpoint's) weights, or an exported model: 'shipped' or FILE.onnx",
+    "bins_temperature": "a bins preset's annealing temperature (its colour is the mean of its distribution sharpened "
+    "by it: lower leans towards the likeliest bin, 1 is the plain mean); validation and colorize-export use it",
     "time_limit": "seconds: fit the run's length and schedule to them from the speed measured as it goes",
     "compile": "run the training network through torch.compile (a minute or more of compiling first; measure it "
     "with bench/bench_training.py before a long run)",
@@ -175,6 +180,7 @@ RANGES = {
     "gan_steps": (0, None, True), "gan_lr": (0, 1, False), "gan_weight": (0, None, True),
     "colorfulness_weight": (0, None, True), "perceptual_weight": (0, None, True), "hint_probability": (0, 1, True),
     "hint_max_points": (1, None, True), "hint_dense_share": (0, 1, True), "ema_decay": (0, 1, True),
+    "bins_temperature": (0, 10, False),
     "val_count": (0, None, True),
     "cache_side": (0, None, True), "workers": (0, 64, True), "folder_power": (0, 4, True),
     "crop_min_area": (0, 1, False), "encoder_lr_scale": (0, 10, True), "log_every": (1, None, True),
@@ -196,6 +202,10 @@ def problems_with(config: Config) -> list[str]:
         elif value < low or (value == low and not low_allowed) or (high is not None and value > high):
             lowest = f"{low} or more" if low_allowed else f"more than {low}"
             problems.append(f"{flag} {value}: give {lowest}" + (f", at most {high}" if high is not None else ""))
+    if config.preset.endswith("-bins") and (config.gan or config.colorfulness_weight or config.perceptual_weight):
+        # these terms see the regressed ab, not the annealed mean the model outputs: they would steer nothing real
+        problems.append(f"--preset {config.preset} learns by cross-entropy alone: give --colorfulness-weight 0 "
+                        "--perceptual-weight 0 and no --gan")  # fmt: skip
     return problems
 
 
@@ -223,6 +233,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Config, argparse.Namespac
     given = {name: getattr(args, name) for name in asdict(defaults) if getattr(args, name, None) is not None}
     values = {**asdict(defaults), **from_file, **given}
     args.changed = set(from_file) | set(given)
+    if values["preset"].endswith("-bins") and "colorfulness_weight" not in args.changed:
+        values["colorfulness_weight"] = 0.0  # a bins model learns by cross-entropy alone (problems_with)
     config = Config(**values)
     if not args.resume and not config.data:
         parser.error("--data is required (unless --resume)")

@@ -256,7 +256,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorize-eval", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of color photos")
@@ -277,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="evaluate at most this many photos")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--sheet-rows", type=int, default=12)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     try:
         report = evaluate(parser.parse_args(argv))
     except (TrainingError, ColorizeError) as error:

@@ -22,14 +22,23 @@ from torch import nn
 
 from gimp_plugin import contract
 
-from . import checkpoint
+from . import ab_bins, checkpoint
 from .config import from_dict
 from .errors import TrainingError
 from .folding import fold_batch_norms
 from .half_weights import store_weights_as_float16
-from .models import FEATURE_STRIDE, PRESETS, MirrorAverage, WithFeatures, build_generator, output_convolution
+from .models import (
+    FEATURE_STRIDE,
+    PRESETS,
+    MirrorAverage,
+    WithFeatures,
+    ab_bins_of,
+    build_generator,
+    output_convolution,
+)
 
 MIRROR_AVERAGED = "mirror-averaged"  # noted in colorize.trained_on, for whoever reads the model's metadata
+BINS_TEMPERATURE = "bins temperature"  # a bins model's annealing temperature, noted there too
 PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
 HALF_WEIGHTS_TOLERANCE = 0.5  # the same with the weights rounded to float16
 OPSET = 17
@@ -46,6 +55,8 @@ def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Mo
         config = asdict(from_dict(state["config"])[0])
         generator = build_generator(config["preset"], pretrained=False)
         generator.load_state_dict(state["ema" if weights == "ema" else "generator"])
+        if (bins := ab_bins_of(generator)) is not None:
+            bins.temperature = config["bins_temperature"]
         step = state["step"]
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise TrainingError(f"{path} is not a colorize-train checkpoint this version can read ({error})") from error
@@ -55,13 +66,25 @@ def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Mo
 def scale_chroma(generator: nn.Module, gain: float) -> nn.Module:
     """Multiply the predicted ab by ``gain``, in place, through the output convolution's weights (everything after
     it is linear). L1-trained networks pull uncertain colours towards gray; a gain a little above 1 calibrates that
-    for the whole photo, as the runtime's saturation factor would, but as the model's own default."""
+    for the whole photo, as the runtime's saturation factor would, but as the model's own default. A bins model's
+    annealed mean is not linear in its last convolution: its bin centres are scaled instead."""
+    bins = ab_bins_of(generator)
+    if bins is not None:
+        bins.gain *= gain
+        return generator
     head = output_convolution(generator)
     with torch.no_grad():
         head.weight.mul_(gain)
         if head.bias is not None:
             head.bias.mul_(gain)
     return generator
+
+
+def set_temperature(generator: nn.Module, temperature: float) -> None:
+    bins = ab_bins_of(generator)
+    if bins is None:
+        raise TrainingError("--temperature is for a bins model (--preset fusion-effnet-bins); this one regresses ab")
+    bins.temperature = temperature
 
 
 def inherited_render_size(config: dict) -> int | None:
@@ -89,6 +112,8 @@ def model_info(
         photos += f"; chroma gain {chroma_gain:g}"
     if mirror_average:
         photos += f"; {MIRROR_AVERAGED}"
+    if (bins := ab_bins_of(generator)) is not None:
+        photos += f"; {BINS_TEMPERATURE} {bins.temperature:g}"
     return contract.ModelInfo(
         arch=PRESETS[config["preset"]].arch,
         native_size=int(config["image_size"]),
@@ -236,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
                              "in float32 all the same)")  # fmt: skip
     parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
     parser.add_argument("--chroma-gain", type=float, default=1.0, help="scale the predicted ab (1.0: as trained)")
+    parser.add_argument("--temperature", type=float,
+                        help=f"a bins model's annealing temperature (default {ab_bins.DEFAULT_TEMPERATURE:g}; "
+                             "lower: more colour, nearer the likeliest one; 1: the mean)")  # fmt: skip
     parser.add_argument(
         "--mirror-average",
         action="store_true",
@@ -244,10 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not (args.chroma_gain > 0 and math.isfinite(args.chroma_gain)):
         parser.error("--chroma-gain must be a number above 0")
+    if args.temperature is not None and not (args.temperature > 0 and math.isfinite(args.temperature)):
+        parser.error("--temperature must be a number above 0")
     if problem := _output_problem(args.output, args.overwrite):
         parser.error(problem)
     try:
         reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
+        if args.temperature is not None:
+            set_temperature(reference, args.temperature)
         if args.mirror_average:
             reference = MirrorAverage(reference).eval()
         scale_chroma(reference, args.chroma_gain)

@@ -21,6 +21,7 @@ from .models import PRESETS, build_generator
 
 SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
 _GAIN = re.compile(r"chroma gain ([0-9]*\.?[0-9]+)")
+_TEMPERATURE = re.compile(r"bins temperature ([0-9]*\.?[0-9]+)")
 
 
 def is_exported_model(source: str) -> bool:
@@ -40,6 +41,12 @@ def chroma_gain(trained_on: str) -> float:
     """The gain colorize-export recorded in ``colorize.trained_on`` (1.0 when none)."""
     found = _GAIN.search(trained_on)
     return float(found.group(1)) if found else 1.0
+
+
+def bins_temperature(trained_on: str) -> float | None:
+    """The annealing temperature colorize-export recorded for a bins model (None when none)."""
+    found = _TEMPERATURE.search(trained_on)
+    return float(found.group(1)) if found else None
 
 
 def read(path: Path) -> tuple[contract.ModelInfo, dict[str, torch.Tensor]]:
@@ -88,6 +95,9 @@ def generator_from_onnx(path: Path) -> tuple[nn.Module, str, contract.ModelInfo]
     unexpected = [name for name in missing if not name.startswith("classifier._fc.")]  # unused by the forward pass
     if unexpected:
         raise TrainingError(f"--init-from {path}: the file lacks {len(unexpected)} weights ({unexpected[0]}, ...)")
+    if getattr(generator, "bins", None) is not None:  # its gain was in the bin centres, which are rebuilt at 1
+        generator.bins.temperature = bins_temperature(info.trained_on) or generator.bins.temperature
+        return generator.eval(), preset, info
     gain = chroma_gain(info.trained_on)
     if gain != 1.0:
         with torch.no_grad():

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .ab_bins import AbBins
 from .effnet import EfficientNetLite0, pretrained_efficientnet_lite0
 
 AB_SCALE = 110.0  # a*, b* of sRGB colours stay within about +-110
@@ -119,6 +121,7 @@ class FusionUNet(nn.Module):
         embedding_channels: int,
         pretrained_encoder: bool = True,
         decoder_widths: tuple[int, ...] = (192, 96, 64, 48, 32),
+        ab_bins: bool = False,
     ):
         super().__init__()
         self.encoder = pretrained_efficientnet_lite0() if pretrained_encoder else EfficientNetLite0()
@@ -139,6 +142,8 @@ class FusionUNet(nn.Module):
             channels = width
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(channels, 2, 3, padding=1)
+        # ``fusion-effnet-bins``: a distribution over ab bins on top of the regressed ab (training/ab_bins.py)
+        self.bins = AbBins(channels) if ab_bins else None
         self.encoder_frozen = False
 
     def freeze_encoder(self) -> None:
@@ -165,12 +170,18 @@ class FusionUNet(nn.Module):
         small = F.interpolate(luma, size=size, mode="bilinear", align_corners=False)
         return self.classifier.embed(small.expand(-1, 3, -1, -1))
 
-    def forward(self, lightness, hint_ab, hint_mask):
-        return self.forward_with_features(lightness, hint_ab, hint_mask)[0]
+    def forward(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False):
+        """ab; with ``bins_inputs`` (a bins model in training): (the regressed ab, what its bin logits are computed
+        from at half resolution), which the training loss samples (``ab_bins.sampled_cross_entropy``)."""
+        ab, _, inputs = self._run(lightness, hint_ab, hint_mask, bins_inputs)
+        return (ab, inputs) if bins_inputs else ab
 
     def forward_with_features(self, lightness, hint_ab, hint_mask):
         """(ab, the encoder's stride-8 features): the features let the runtime match a reference photo's regions
         to the photo's (contract 2's optional output)."""
+        return self._run(lightness, hint_ab, hint_mask)[:2]
+
+    def _run(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False):
         luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
         stem = self.encoder.stem(luma.expand(-1, 3, -1, -1)) + self.hint_stem(hints)
         skips = self.encoder.features(stem)
@@ -182,8 +193,13 @@ class FusionUNet(nn.Module):
             self.decoder, [skips[3], skips[2], skips[1], torch.cat([skips[0], hint_half], 1)], strict=True
         ):
             x = block(x, skip)
-        ab = self.head(x) * AB_SCALE
-        return F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False), skips[2]
+        ab, inputs = self.head(x) * AB_SCALE, None
+        if bins_inputs:
+            inputs = self.bins.inputs(x, ab)
+        elif self.bins is not None:
+            ab = self.bins(x, ab)
+        full = F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False)
+        return full, skips[2], inputs
 
 
 class WithFeatures(nn.Module):
@@ -246,11 +262,19 @@ def output_convolution(generator: nn.Module) -> nn.Conv2d:
     return generator.head if hasattr(generator, "head") else generator.body[-1]
 
 
-def _fusion_effnet(pretrained: bool, classifier_weights: str | None) -> nn.Module:
+def ab_bins_of(generator: nn.Module) -> AbBins | None:
+    """The bin head of a ``fusion-effnet-bins`` generator (None for a regression one)."""
+    if isinstance(generator, MirrorAverage | WithFeatures):
+        return ab_bins_of(generator.generator)
+    return getattr(generator, "bins", None)
+
+
+def _fusion_effnet(pretrained: bool, classifier_weights: str | None, ab_bins: bool = False) -> nn.Module:
     from . import effnet
 
     classifier = pretrained_efficientnet_lite0(classifier_weights) if pretrained else EfficientNetLite0()
-    return FusionUNet(classifier, effnet.IMAGENET_CLASSIFIER_SIZE, effnet.HEAD_CHANNELS, pretrained_encoder=pretrained)
+    return FusionUNet(classifier, effnet.IMAGENET_CLASSIFIER_SIZE, effnet.HEAD_CHANNELS, pretrained_encoder=pretrained,
+                      ab_bins=ab_bins)  # fmt: skip
 
 
 def _fusion_irv2(pretrained: bool, classifier_weights: str | None) -> nn.Module:
@@ -272,6 +296,7 @@ PRESETS: dict[str, Preset] = {
     "baseline": Preset("plain-conv", lambda pretrained, weights: PlainColorNet()),
     "intermediate": Preset("unet", lambda pretrained, weights: UNet()),
     "fusion-effnet": Preset("unet-fusion-effnet-lite0", _fusion_effnet),
+    "fusion-effnet-bins": Preset("unet-fusion-effnet-lite0-ab-bins", partial(_fusion_effnet, ab_bins=True)),
     "fusion-irv2": Preset("unet-fusion-inception-resnet-v2", _fusion_irv2),
 }
 

@@ -19,6 +19,7 @@ from .models import build_generator
 log = logging.getLogger("colorize.train")
 
 SHIPPED_VAL_SPLIT = Path(__file__).resolve().parent / "val_split.txt"  # what no stage of the shipped model saw
+BINS_OF = {"fusion-effnet": "fusion-effnet-bins"}  # a regression preset -> its bins variant (--init-from)
 CALIBRATION_BATCHES = 8  # batches of training crops that give an exported model's batch norms their statistics
 
 
@@ -61,7 +62,15 @@ def validation_split(photos: list[data.Photo], config: Config, start: Start, out
 def generator(config: Config, start: Start, train_photos: list[data.Photo]) -> torch.nn.Module:
     """The generator the run trains, with its starting weights."""
     if start.exported is not None:
-        return _from_export(config, start.exported, train_photos)
+        network = _from_export(config, start.exported, train_photos)
+    else:
+        network = _built(config, start)
+    if getattr(network, "bins", None) is not None:
+        network.bins.temperature = config.bins_temperature
+    return network
+
+
+def _built(config: Config, start: Start) -> torch.nn.Module:
     network = build_generator(config.preset, config.pretrained, config.classifier_weights)
     if start.checkpoint_state is not None:
         source_preset = from_dict(start.checkpoint_state["config"])[0].preset
@@ -75,9 +84,19 @@ def _from_export(config: Config, path: Path, train_photos: list[data.Photo]) -> 
     """The generator of an exported model, its batch norms calibrated on a few batches of training crops. The
     exported architecture decides the preset."""
     network, preset, info = from_onnx.generator_from_onnx(path)
+    if getattr(network, "bins", None) is not None:  # a bins model keeps the temperature it was exported with
+        config.bins_temperature = network.bins.temperature
+    if config.preset == BINS_OF.get(preset):
+        network, preset = with_ab_bins(network, config.preset), config.preset
+        log.info("--init-from %s: the bins head starts at its regressed colours", path)
     if preset != config.preset:
         log.info("--init-from %s: a %s model; this run uses that preset", path, preset)
         config.preset = preset
+    if preset.endswith("-bins"):
+        if config.gan:
+            raise TrainingError(f"--init-from {path}: a bins model learns by cross-entropy alone; drop --gan")
+        if config.colorfulness_weight or config.perceptual_weight:
+            log.info("a bins model learns by cross-entropy alone: the colorfulness and perceptual terms are unused")
     crops = data.ColorCrops(train_photos, config.image_size, config.cache_side, min_area=config.crop_min_area)
     draws = torch.randperm(len(crops), generator=torch.Generator().manual_seed(config.seed))
     size = min(len(crops), config.batch_size)
@@ -90,6 +109,15 @@ def _from_export(config: Config, path: Path, train_photos: list[data.Photo]) -> 
     folding.calibrate_batch_norms(network, batches)
     log.info("fine-tuning %s (%s, %s)", path, info.arch, info.trained_on)
     return network
+
+
+def with_ab_bins(regression: torch.nn.Module, preset: str) -> torch.nn.Module:
+    """A bins generator holding a regression generator's weights; its bin head starts at the regressed ab."""
+    network = build_generator(preset, pretrained=False)
+    missing, unexpected = network.load_state_dict(regression.state_dict(), strict=False)
+    if unexpected or any(not name.startswith("bins.") for name in missing):
+        raise TrainingError(f"cannot give a {preset} head to this model ({(unexpected or missing)[0]})")
+    return network.train(regression.training)
 
 
 def parameter_groups(network: torch.nn.Module, config: Config) -> list[dict]:

@@ -21,14 +21,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from . import checkpoint, data, losses, start
+from . import ab_bins, checkpoint, data, losses, start
 from .config import ADJUSTABLE_ON_RESUME, Config, from_dict, parse_args, resume_conflicts
 from .errors import TrainingError
 from .lab import lab_to_rgb, rgb_to_lab
-from .models import PatchDiscriminator
+from .models import PatchDiscriminator, ab_bins_of
 from .visual import loss_curves, sample_grid
 
 log = logging.getLogger("colorize.train")
+BINS_PIXEL_SHARE = 1 / 8  # of the half-resolution pixels a bins model's cross-entropy samples each step
 
 # --time-limit: the speed is measured over CALIBRATION_STEPS steps after CALIBRATION_SKIP warm-up steps (cuDNN's
 # algorithm search, worker start), and the run is planned to use TIME_LIMIT_SHARE of the time left (validation,
@@ -199,8 +200,11 @@ class Trainer:
         as_cl = {"memory_format": torch.channels_last}
         return lightness.contiguous(**as_cl), ab, hint_ab.contiguous(**as_cl), hint_mask
 
-    def _generator_loss(self, lightness, ab, predicted) -> dict[str, torch.Tensor]:
+    def _generator_loss(self, lightness, ab, predicted, bins_inputs=None) -> dict[str, torch.Tensor]:
         config = self.config
+        if bins_inputs is not None:  # a bins model learns its distribution alone, not one colour (ab_bins.py)
+            bins = ab_bins_of(self.generator)
+            return {"cross_entropy": ab_bins.sampled_cross_entropy(bins, bins_inputs, ab, BINS_PIXEL_SHARE)}
         terms = {config.chroma_loss: losses.CHROMA_LOSSES[config.chroma_loss](predicted, ab)}
         if config.colorfulness_weight:
             shortfall = losses.SHORTFALL_TERMS[config.colorfulness_form]
@@ -222,12 +226,15 @@ class Trainer:
             if phase == "critic":
                 with torch.no_grad():
                     predicted = self.train_g(lightness, hint_ab, hint_mask).float()
+            elif ab_bins_of(self.generator) is not None:  # predicted: the regressed ab (the colorfulness term's)
+                predicted, bins_inputs = self.train_g(lightness, hint_ab, hint_mask, bins_inputs=True)
+                predicted = predicted.float()
             else:
-                predicted = self.train_g(lightness, hint_ab, hint_mask).float()
+                predicted, bins_inputs = self.train_g(lightness, hint_ab, hint_mask).float(), None
         if phase != "generator":
             logged["critic"] = self._critic_step(lightness, ab, predicted.detach())
         if phase != "critic":
-            terms = self._generator_loss(lightness, ab, predicted)
+            terms = self._generator_loss(lightness, ab, predicted, bins_inputs)
             if phase == "gan":
                 with self._autocast():
                     terms["adversarial"] = (

@@ -1,0 +1,126 @@
+"""The distribution-over-bins output (training/ab_bins.py): its start, its loss, its export and its round trip."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gimp_plugin.model import ColorizationModel  # noqa: E402
+from training import ab_bins  # noqa: E402
+from training.models import build_generator  # noqa: E402
+from training.start import with_ab_bins  # noqa: E402
+
+
+def _regression_generator() -> torch.nn.Module:
+    torch.manual_seed(0)
+    generator = build_generator("fusion-effnet", pretrained=False).eval()
+    with torch.no_grad():  # a head that paints (an untrained one writes almost 0 everywhere)
+        generator.head.weight.normal_(0, 0.05)
+        generator.head.bias.copy_(torch.tensor([0.3, -0.2]))
+    return generator
+
+
+def _inputs(size: int = 64, count: int = 2):
+    lightness = torch.rand(count, 1, size, size) * 100
+    return lightness, torch.zeros(count, 2, size, size), torch.zeros(count, 1, size, size)
+
+
+def test_the_bins_head_starts_where_the_regression_is():
+    regression = _regression_generator()
+    bins = with_ab_bins(regression, "fusion-effnet-bins").eval()
+    inputs = _inputs()
+    with torch.no_grad():
+        expected, started = regression(*inputs), bins(*inputs)
+    assert expected.abs().mean() > 10, "the comparison is between heads that paint"
+    assert (started - expected).abs().max() < 0.5, "the annealed mean of the start is the regressed colour"
+
+
+def test_soft_targets_sum_to_one_and_their_mean_is_the_truth():
+    centres = ab_bins.bin_centres()
+    assert centres.shape == (225, 2) and centres.abs().max() == ab_bins.GRID_LIMIT
+    truth = torch.tensor([[[[12.0]], [[-47.0]]], [[[0.0]], [[80.0]]]])  # [2, 2, 1, 1]
+    targets = ab_bins.soft_targets(truth, centres)
+    assert targets.shape == (2, 225, 1, 1)
+    torch.testing.assert_close(targets.sum(dim=1), torch.ones(2, 1, 1))
+    nearest = (centres[targets[:, :, 0, 0].argmax(dim=1)] - truth[:, :, 0, 0]).abs().max()
+    assert nearest <= ab_bins.BIN_SPACING / 2, "the heaviest bin is the one around the truth"
+    mean = ab_bins.annealed_mean(targets.log(), centres, temperature=1.0)
+    assert (mean - truth).abs().max() < 1.0, "the encoding keeps the colour"
+
+
+def test_a_lower_temperature_leans_towards_the_likeliest_colour():
+    centres = ab_bins.bin_centres()
+    red, green = [torch.tensor([[[[a]], [[b]]]]) for a, b in ((45.0, 30.0), (-45.0, 30.0))]
+    mixed = 0.6 * ab_bins.soft_targets(red, centres) + 0.4 * ab_bins.soft_targets(green, centres)
+    mean = ab_bins.annealed_mean(mixed.log(), centres, temperature=1.0)[0, :, 0, 0]
+    annealed = ab_bins.annealed_mean(mixed.log(), centres, temperature=0.1)[0, :, 0, 0]
+    assert abs(mean[0] - 9.0) < 1.5, "T = 1 is the mean of the two: a dull colour between them"
+    assert annealed[0] > 35, "annealed, the likelier red wins"
+
+
+def test_the_cross_entropy_is_lowest_when_the_logits_point_at_the_truth():
+    bins = ab_bins.AbBins(feature_channels=4)
+    truth = torch.tensor([30.0, -20.0]).view(1, 2, 1, 1).expand(2, 2, 8, 8)
+    features = torch.zeros(2, 4, 8, 8)
+    right = ab_bins.sampled_cross_entropy(bins, bins.inputs(features, truth), truth, share=0.5)
+    wrong = ab_bins.sampled_cross_entropy(bins, bins.inputs(features, -truth), truth, share=0.5)
+    assert right < wrong
+    regressed = (-truth).clone().requires_grad_(True)
+    ab_bins.sampled_cross_entropy(bins, bins.inputs(features, regressed), truth, share=1.0).backward()
+    assert (regressed.grad[:, 0] < 0).any(), "the gradient pulls the regressed ab towards the truth"
+
+
+def test_a_bins_preset_refuses_terms_that_see_the_regressed_colour():
+    from training.config import Config, parse_args, problems_with
+
+    def refused(**settings) -> bool:
+        return any("cross-entropy" in p for p in problems_with(Config(preset="fusion-effnet-bins", **settings)))
+
+    assert not refused(colorfulness_weight=0.0)
+    assert refused(colorfulness_weight=0.2) and refused(colorfulness_weight=0.0, gan=True)
+    config, _ = parse_args(["--data", "photos", "--out", "run", "--preset", "fusion-effnet-bins"])
+    assert config.colorfulness_weight == 0.0, "the preset alone is a run that starts"
+
+
+@pytest.fixture(scope="module")
+def bins_run(tmp_path_factory):
+    from tests.test_training import write_photos
+    from training.train import main as train_main
+
+    root = tmp_path_factory.mktemp("bins")
+    photos = write_photos(root / "photos", 6)
+    argv = ["--data", str(photos), "--out", str(root / "run"), "--preset", "fusion-effnet-bins", "--no-pretrained",
+            "--max-steps", "2", "--image-size", "64", "--batch-size", "2", "--cache-side", "64"]  # fmt: skip
+    assert train_main(argv) == 0
+    return root / "run"
+
+
+def test_a_bins_model_trains_exports_and_records_its_temperature(bins_run, tmp_path):
+    from training import export, from_onnx
+
+    lightness = np.random.default_rng(3).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
+    painted = {}
+    for temperature in (1.0, 0.2):
+        output = tmp_path / f"t{temperature}.onnx"
+        assert export.main([str(bins_run), "-o", str(output), "--temperature", str(temperature)]) == 0
+        model = ColorizationModel(output)
+        assert model.info.arch == "unet-fusion-effnet-lite0-ab-bins" and model.has_features
+        assert f"bins temperature {temperature:g}" in model.info.trained_on
+        painted[temperature] = model.predict(lightness)  # the export's parity check held at this temperature
+        # read back by --init-from (the whole round trip: the shipped model's fine-tune test)
+        assert from_onnx.bins_temperature(model.info.trained_on) == temperature
+    assert not np.allclose(painted[0.2], painted[1.0], atol=1e-3), "the temperature is inside the graph"
+
+
+def test_temperature_is_refused_for_a_regression_model(tmp_path, capsys):
+    from tests.test_training import write_photos
+    from training import export
+    from training.train import main as train_main
+
+    photos = write_photos(tmp_path / "photos", 4)
+    argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--preset", "baseline", "--max-steps", "1",
+            "--image-size", "32", "--batch-size", "2", "--cache-side", "32", "--val-count", "1"]  # fmt: skip
+    assert train_main(argv) == 0
+    assert export.main([str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--temperature", "0.5"]) == 1
+    assert "--temperature is for a bins model" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
