@@ -13,10 +13,11 @@ as a hint dot, but only where the match is confident:
   ``FRAMING_TOLERANCE`` cells), and
 - part of a match that holds: at least ``MIN_SHARE`` of the photo's cells and ``MIN_CELLS`` cells in all.
 
-A reference of something else finds no framing and carries nothing, rather than smearing its palette over the
-photo. The dots go to the ordinary hints path (the user's own hints win where both exist); ``pipeline.colorize``
-knows nothing of this module. Chosen on the training pool's held-out split, measured on val_general
-(docs/model-card.md).
+Once a match holds, the photo's other cells that the framing maps inside the reference view take the color there
+too, where their features are similar to it (above ``FILL_SIMILARITY``). A reference of something else finds no
+framing and carries nothing, rather than smearing its palette over the photo. The dots go to the ordinary hints
+path (the user's own hints win where both exist); ``pipeline.colorize`` knows nothing of this module. Chosen on the
+training pool's held-out split, measured on val_general (docs/model-card.md).
 """
 
 from __future__ import annotations
