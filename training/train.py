@@ -226,7 +226,7 @@ class Trainer:
             if phase == "critic":
                 with torch.no_grad():
                     predicted = self.train_g(lightness, hint_ab, hint_mask).float()
-            elif ab_bins_of(self.generator) is not None:  # predicted: the regressed ab (the colorfulness term's)
+            elif ab_bins_of(self.generator) is not None:  # its loss reads what the bin logits are computed from
                 predicted, bins_inputs = self.train_g(lightness, hint_ab, hint_mask, bins_inputs=True)
                 predicted = predicted.float()
             else:
