@@ -95,9 +95,3 @@ def sampled_cross_entropy(bins: AbBins, inputs: torch.Tensor, true_ab: torch.Ten
     logits = F.conv1d(picked.float(), bins.logits.weight[..., 0].float(), bins.logits.bias.float())
     targets = soft_targets(truth, bins.centres)
     return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
-
-
-def entropy(logits: torch.Tensor) -> torch.Tensor:
-    """[N, 1, h, w] entropy of the predicted distribution (nats): where the network hesitates between colours."""
-    log_p = torch.log_softmax(logits.float(), dim=1)
-    return -(log_p.exp() * log_p).sum(dim=1, keepdim=True)

@@ -17,7 +17,7 @@ from gimp_plugin import contract
 
 from .errors import TrainingError
 from .folding import load_folded
-from .models import PRESETS, build_generator
+from .models import PRESETS, ab_bins_of, build_generator
 
 SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
 _GAIN = re.compile(r"chroma gain ([0-9]*\.?[0-9]+)")
@@ -95,8 +95,8 @@ def generator_from_onnx(path: Path) -> tuple[nn.Module, str, contract.ModelInfo]
     unexpected = [name for name in missing if not name.startswith("classifier._fc.")]  # unused by the forward pass
     if unexpected:
         raise TrainingError(f"--init-from {path}: the file lacks {len(unexpected)} weights ({unexpected[0]}, ...)")
-    if getattr(generator, "bins", None) is not None:  # its gain was in the bin centres, which are rebuilt at 1
-        generator.bins.temperature = bins_temperature(info.trained_on) or generator.bins.temperature
+    if (bins := ab_bins_of(generator)) is not None:  # its gain was in the bin centres, which are rebuilt at 1
+        bins.temperature = bins_temperature(info.trained_on) or bins.temperature
         return generator.eval(), preset, info
     gain = chroma_gain(info.trained_on)
     if gain != 1.0:

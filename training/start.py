@@ -14,7 +14,7 @@ from . import checkpoint, data, folding, from_onnx
 from .config import Config, from_dict
 from .errors import TrainingError
 from .lab import rgb_to_lab
-from .models import build_generator
+from .models import ab_bins_of, build_generator
 
 log = logging.getLogger("colorize.train")
 
@@ -65,8 +65,8 @@ def generator(config: Config, start: Start, train_photos: list[data.Photo]) -> t
         network = _from_export(config, start.exported, train_photos)
     else:
         network = _built(config, start)
-    if getattr(network, "bins", None) is not None:
-        network.bins.temperature = config.bins_temperature
+    if (bins := ab_bins_of(network)) is not None:
+        bins.temperature = config.bins_temperature
     return network
 
 
@@ -84,8 +84,8 @@ def _from_export(config: Config, path: Path, train_photos: list[data.Photo]) -> 
     """The generator of an exported model, its batch norms calibrated on a few batches of training crops. The
     exported architecture decides the preset."""
     network, preset, info = from_onnx.generator_from_onnx(path)
-    if getattr(network, "bins", None) is not None:  # a bins model keeps the temperature it was exported with
-        config.bins_temperature = network.bins.temperature
+    if (bins := ab_bins_of(network)) is not None:  # a bins model keeps the temperature it was exported with
+        config.bins_temperature = bins.temperature
     if config.preset == BINS_OF.get(preset):
         network, preset = with_ab_bins(network, config.preset), config.preset
         log.info("--init-from %s: the bins head starts at its regressed colours", path)
