@@ -70,6 +70,48 @@ def test_the_cross_entropy_is_lowest_when_the_logits_point_at_the_truth():
     assert (regressed.grad[:, 0] < 0).any(), "the gradient pulls the regressed ab towards the truth"
 
 
+def test_rebalancing_weighs_rare_colours_up_and_common_ones_down():
+    centres = ab_bins.bin_centres()
+    gray, vivid = torch.zeros(1, 2, 1), torch.tensor([60.0, 60.0]).view(1, 2, 1)
+    mostly_gray = ab_bins.soft_targets(torch.cat([gray.expand(1, 2, 90), vivid.expand(1, 2, 10)], dim=2), centres)
+    off = ab_bins.Rebalancing(len(centres), strength=0.0)
+    assert torch.allclose(off.pixel_weights(mostly_gray), torch.ones(1, 100)), "strength 0 weighs all pixels alike"
+    lean = ab_bins.Rebalancing(len(centres), strength=0.1)
+    weights = lean.pixel_weights(mostly_gray)  # the first batch is the prior
+    assert torch.allclose(lean.prior, mostly_gray.mean(dim=(0, 2)))
+    assert weights[0, :90].max() < 1 < weights[0, 90:].min()
+    assert weights.mean() == pytest.approx(1.0, abs=1e-4), "the mean weight under the prior is 1"
+    strong = ab_bins.Rebalancing(len(centres), strength=0.5)
+    strong_weights = strong.pixel_weights(mostly_gray)
+    assert strong_weights[0, 99] / strong_weights[0, 0] > weights[0, 99] / weights[0, 0], "strength leans further"
+    lean.pixel_weights(ab_bins.soft_targets(vivid.expand(1, 2, 100), centres))
+    assert lean.prior.sum() == pytest.approx(1.0) and lean.seen == 2
+    assert lean.prior[centres.square().sum(1).argmin()] < mostly_gray.mean(dim=(0, 2)).max(), "the prior follows"
+
+
+def test_a_rebalanced_cross_entropy_pulls_harder_at_a_vivid_pixel():
+    bins = ab_bins.AbBins(feature_channels=4)
+    truth = torch.zeros(1, 2, 4, 4)
+    truth[..., 3, :] = 60.0  # four vivid pixels among twelve gray ones
+    features = torch.zeros(1, 4, 4, 4)
+    pulls = {}
+    for strength in (0.0, 0.2):
+        torch.manual_seed(0)  # the same pixels sampled in both
+        regressed = torch.full((1, 2, 4, 4), 20.0, requires_grad=True)
+        rebalancing = ab_bins.Rebalancing(len(bins.centres), strength) if strength else None
+        ab_bins.sampled_cross_entropy(bins, bins.inputs(features, regressed), truth, 1.0, rebalancing).backward()
+        pull = regressed.grad.abs().sum(dim=1)[0]
+        pulls[strength] = (pull[3].mean() / pull[:3].mean()).item()
+    assert pulls[0.2] > 1.5 * pulls[0.0]
+
+
+def test_rebalancing_is_for_a_bins_preset():
+    from training.config import Config, problems_with
+
+    assert not problems_with(Config(preset="fusion-effnet-bins", colorfulness_weight=0.0, bins_rebalance=0.1))
+    assert any("--bins-rebalance" in p for p in problems_with(Config(preset="fusion-effnet", bins_rebalance=0.1)))
+
+
 def test_a_bins_preset_refuses_terms_that_see_the_regressed_colour():
     from training.config import Config, parse_args, problems_with
 
@@ -90,9 +132,17 @@ def bins_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("bins")
     photos = write_photos(root / "photos", 6)
     argv = ["--data", str(photos), "--out", str(root / "run"), "--preset", "fusion-effnet-bins", "--no-pretrained",
-            "--max-steps", "2", "--image-size", "64", "--batch-size", "2", "--cache-side", "64"]  # fmt: skip
+            "--max-steps", "2", "--image-size", "64", "--batch-size", "2", "--cache-side", "64",
+            "--bins-rebalance", "0.1"]  # fmt: skip
     assert train_main(argv) == 0
     return root / "run"
+
+
+def test_a_rebalanced_run_keeps_its_colour_prior_in_the_checkpoint(bins_run):
+    state = torch.load(bins_run / "last.pt", weights_only=False)
+    prior = state["rebalancing"]["prior"]
+    assert state["rebalancing"]["seen"] == 2 and prior.sum() == pytest.approx(1.0, abs=1e-4)
+    assert prior.max() > 2 / len(prior), "learnt from the photos, not the uniform start"
 
 
 def test_a_bins_model_trains_exports_and_records_its_temperature(bins_run, tmp_path):

@@ -23,6 +23,8 @@ DEFAULT_TEMPERATURE = 0.5  # chosen on the pool's split for stage 16 (0.2 to 1.0
 # wide enough for the annealed mean to land on the regressed colour between bin centres.
 START_WIDTH = 0.6 * BIN_SPACING / 0.38**0.5
 TARGET_WIDTH = 0.5 * BIN_SPACING  # the soft encoding of the truth spreads over about the four nearest bins
+# Rebalancing's running prior: each batch's colours count 1 %, so it spans ~100 batches (millions of pixels).
+PRIOR_DECAY = 0.99
 
 
 def bin_centres() -> torch.Tensor:
@@ -66,7 +68,7 @@ def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: floa
     """softmax(logits / T) . centres, written as one 1x1 convolution of the exponentials (numerator and total
     together): a softmax over the channel axis and an einsum export to transposes that made the network 3.7x
     slower in onnxruntime (bench/bench_models.py)."""
-    scaled = logits.float() / temperature
+    scaled = logits.float() * (1.0 / temperature)  # a Mul, which onnxruntime folds into the logits convolution
     weights = torch.exp(scaled - scaled.amax(dim=1, keepdim=True))
     centres = centres.to(weights.dtype)
     mixer = torch.cat([centres, torch.ones_like(centres[:, :1])], dim=1).T[:, :, None, None]  # [3, Q, 1, 1]
@@ -81,8 +83,45 @@ def soft_targets(true_ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     return torch.softmax(-distance / (2 * TARGET_WIDTH**2), dim=1)
 
 
-def sampled_cross_entropy(bins: AbBins, inputs: torch.Tensor, true_ab: torch.Tensor, share: float) -> torch.Tensor:
-    """Mean cross-entropy (nats) of the logits against the true ab at a random ``share`` of the logits' pixels.
+class Rebalancing:
+    """Class rebalancing (Zhang et al. 2016, eq. 3-4): each pixel's cross-entropy is weighted by how rare its true
+    colour is, so the distribution does not settle on the near-gray bins that most pixels have.
+
+    Bin q weighs w_q = 1 / (strength * p_q + (1 - strength) / Q), scaled so the pixels' mean weight is 1; p is the
+    training colours' distribution over the bins, learnt as the run goes (a running mean of the soft targets, so it
+    follows the run's own folder shares and crops). ``strength`` is Zhang's 1 - lambda: 0 weighs all pixels alike,
+    Zhang used 0.5 (about 50x between the gray bin and the rarest); a small strength leans a little.
+    """
+
+    def __init__(self, bins: int, strength: float, decay: float = PRIOR_DECAY):
+        self.strength, self.decay = strength, decay
+        self.prior = torch.full((bins,), 1.0 / bins)
+        self.seen = 0  # batches folded into the prior; the first replaces the uniform start
+
+    def weights(self) -> torch.Tensor:
+        """[Q] the weight of a pixel whose truth is bin q, with mean 1 under the prior."""
+        weights = 1.0 / (self.strength * self.prior + (1 - self.strength) / len(self.prior))
+        return weights / (self.prior * weights).sum()
+
+    def pixel_weights(self, targets: torch.Tensor) -> torch.Tensor:
+        """[N, P] weights of pixels whose soft targets are ``targets`` [N, Q, P]; folds them into the prior first."""
+        batch = targets.detach().float().mean(dim=(0, 2)).cpu()
+        self.prior = batch if self.seen == 0 else self.decay * self.prior + (1 - self.decay) * batch
+        self.seen += 1
+        return torch.einsum("nqp,q->np", targets, self.weights().to(targets))
+
+    def state_dict(self) -> dict:
+        return {"prior": self.prior.clone(), "seen": self.seen}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.prior, self.seen = state["prior"].clone(), state["seen"]
+
+
+def sampled_cross_entropy(
+    bins: AbBins, inputs: torch.Tensor, true_ab: torch.Tensor, share: float, rebalancing: Rebalancing | None = None
+) -> torch.Tensor:
+    """Mean cross-entropy (nats) of the logits against the true ab at a random ``share`` of the logits' pixels,
+    each weighted by the rarity of its colour when ``rebalancing`` is given.
 
     All pixels would cost four times the rest of a CPU training step (225 bins at every pixel, forward and back);
     neighbouring pixels carry nearly the same information, so a sample of them estimates the same gradient.
@@ -94,4 +133,7 @@ def sampled_cross_entropy(bins: AbBins, inputs: torch.Tensor, true_ab: torch.Ten
     truth = true_ab.flatten(2).gather(2, index.expand(-1, 2, -1)).float()
     logits = F.conv1d(picked.float(), bins.logits.weight[..., 0].float(), bins.logits.bias.float())
     targets = soft_targets(truth, bins.centres)
-    return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    per_pixel = -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1)
+    if rebalancing is None:
+        return per_pixel.mean()
+    return (rebalancing.pixel_weights(targets) * per_pixel).mean()

@@ -47,6 +47,7 @@ class Config:
     hint_max_points: int = 20
     hint_dense_share: float = 0.0
     bins_temperature: float = 0.5
+    bins_rebalance: float = 0.0
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
@@ -116,6 +117,8 @@ HELP = {
     "init_from": "start from another run's (or checkpoint's) weights, or an exported model: 'shipped' or FILE.onnx",
     "bins_temperature": "a bins preset's annealing temperature (its colour is the mean of its distribution sharpened "
     "by it: lower leans towards the likeliest bin, 1 is the plain mean); validation and colorize-export use it",
+    "bins_rebalance": "a bins preset's class rebalancing (Zhang et al.'s 1 - lambda): weigh each pixel by the "
+    "rarity of its true colour, so the distribution leans away from gray; 0 off, 0.5 Zhang's (strong)",
     "time_limit": "seconds: fit the run's length and schedule to them from the speed measured as it goes",
     "compile": "run the training network through torch.compile (a minute or more of compiling first; measure it "
     "with bench/bench_training.py before a long run)",
@@ -180,7 +183,7 @@ RANGES = {
     "gan_steps": (0, None, True), "gan_lr": (0, 1, False), "gan_weight": (0, None, True),
     "colorfulness_weight": (0, None, True), "perceptual_weight": (0, None, True), "hint_probability": (0, 1, True),
     "hint_max_points": (1, None, True), "hint_dense_share": (0, 1, True), "ema_decay": (0, 1, True),
-    "bins_temperature": (0, 10, False),
+    "bins_temperature": (0, 10, False), "bins_rebalance": (0, 1, True),
     "val_count": (0, None, True),
     "cache_side": (0, None, True), "workers": (0, 64, True), "folder_power": (0, 4, True),
     "crop_min_area": (0, 1, False), "encoder_lr_scale": (0, 10, True), "log_every": (1, None, True),
@@ -206,6 +209,8 @@ def problems_with(config: Config) -> list[str]:
         # these terms see the regressed ab, not the annealed mean the model outputs: they would steer nothing real
         problems.append(f"--preset {config.preset} learns by cross-entropy alone: give --colorfulness-weight 0 "
                         "--perceptual-weight 0 and no --gan")  # fmt: skip
+    if config.bins_rebalance and not config.preset.endswith("-bins"):
+        problems.append(f"--bins-rebalance weighs a bins preset's cross-entropy; --preset {config.preset} has none")
     return problems
 
 

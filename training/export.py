@@ -262,8 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
     parser.add_argument("--chroma-gain", type=float, default=1.0, help="scale the predicted ab (1.0: as trained)")
     parser.add_argument("--temperature", type=float,
-                        help=f"a bins model's annealing temperature (default {ab_bins.DEFAULT_TEMPERATURE:g}; "
-                             "lower: more colour, nearer the likeliest one; 1: the mean)")  # fmt: skip
+                        help="a bins model's annealing temperature (default: the run's --bins-temperature, "
+                             f"{ab_bins.DEFAULT_TEMPERATURE:g} unless set; lower leans towards the likeliest colour, "
+                             "1 is the mean of the distribution)")  # fmt: skip
     parser.add_argument(
         "--mirror-average",
         action="store_true",

@@ -127,6 +127,10 @@ class Trainer:
         # fp16 needs loss scaling (its small gradients underflow); bf16 and float32 do not, and skip it.
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
         self.scaler_d = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
+        bins = ab_bins_of(self.generator)
+        self.rebalancing = (
+            ab_bins.Rebalancing(len(bins.centres), config.bins_rebalance) if bins and config.bins_rebalance else None
+        )
         self.step = 0
         self.hint_generator = torch.Generator().manual_seed(config.seed * 7919 + rank)
         self.history: dict[str, list[tuple[int, float]]] = {}
@@ -154,6 +158,7 @@ class Trainer:
             "config": asdict(self.config),
             "torch_rng": torch.get_rng_state(),
             "hint_rng": self.hint_generator.get_state(),
+            "rebalancing": self.rebalancing.state_dict() if self.rebalancing else {},
         }
 
     def restore(self, state: dict) -> None:
@@ -171,6 +176,8 @@ class Trainer:
         self.step = state["step"]
         torch.set_rng_state(state["torch_rng"])
         self.hint_generator.set_state(state["hint_rng"])
+        if self.rebalancing and state.get("rebalancing"):
+            self.rebalancing.load_state_dict(state["rebalancing"])
 
     def save(self, name: str = "last.pt") -> None:
         if self.is_main:
@@ -204,7 +211,8 @@ class Trainer:
         config = self.config
         if bins_inputs is not None:  # a bins model learns its distribution alone, not one colour (ab_bins.py)
             bins = ab_bins_of(self.generator)
-            return {"cross_entropy": ab_bins.sampled_cross_entropy(bins, bins_inputs, ab, BINS_PIXEL_SHARE)}
+            entropy = ab_bins.sampled_cross_entropy(bins, bins_inputs, ab, BINS_PIXEL_SHARE, self.rebalancing)
+            return {"cross_entropy": entropy}
         terms = {config.chroma_loss: losses.CHROMA_LOSSES[config.chroma_loss](predicted, ab)}
         if config.colorfulness_weight:
             shortfall = losses.SHORTFALL_TERMS[config.colorfulness_form]
