@@ -174,3 +174,21 @@ def test_temperature_is_refused_for_a_regression_model(tmp_path, capsys):
     assert export.main([str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--temperature", "0.5"]) == 1
     assert "--temperature is for a bins model" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_rebalanced_run_trains_on_two_ranks(tmp_path):  # the prior is averaged across ranks each step
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_training import ROOT, tiny
+
+    argv = tiny(tmp_path, "--preset", "fusion-effnet-bins", "--image-size", "64", "--max-steps", "2",
+                "--bins-rebalance", "0.1", "--device", "cpu", "--val-count", "2")  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29519",
+               "-m", "training.train", *argv]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert state["rebalancing"]["seen"] == 2 and state["rebalancing"]["prior"].sum() == pytest.approx(1.0, abs=1e-4)

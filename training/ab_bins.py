@@ -13,6 +13,7 @@ training moves it from there.
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -105,7 +106,11 @@ class Rebalancing:
 
     def pixel_weights(self, targets: torch.Tensor) -> torch.Tensor:
         """[N, P] weights of pixels whose soft targets are ``targets`` [N, Q, P]; folds them into the prior first."""
-        batch = targets.detach().float().mean(dim=(0, 2)).cpu()
+        batch = targets.detach().float().mean(dim=(0, 2))
+        if dist.is_available() and dist.is_initialized():  # every rank weighs by the same prior (the checkpoint's)
+            dist.all_reduce(batch)
+            batch /= dist.get_world_size()
+        batch = batch.cpu()
         self.prior = batch if self.seen == 0 else self.decay * self.prior + (1 - self.decay) * batch
         self.seen += 1
         return torch.einsum("nqp,q->np", targets, self.weights().to(targets))
