@@ -188,13 +188,14 @@ def match(model: ColorizationModel, lightness: np.ndarray, references: list[Refe
     share = float(confident.mean())
     if share < MIN_SHARE or confident.sum() < MIN_CELLS:
         return None, share
-    if framing is not None:  # the match holds: the rest of the framed view lends its colors where similar enough
-        mapped = _through_framing(framing, views, rows, columns)  # each photo cell's reference cell, or -1
-        fill = ~confident & (mapped >= 0)
-        fill[fill] = similarity[np.flatnonzero(fill), mapped[fill]] > FILL_SIMILARITY
-        best = np.where(fill, mapped, best)
-        confident |= fill
-        share = float(confident.mean())
+    # The match holds, so a framing was found (it keeps MIN_CELLS cells or more): the rest of the framed view lends
+    # its colors where similar enough.
+    mapped = _through_framing(framing, views, rows, columns)  # each photo cell's reference cell, or -1
+    fill = ~confident & (mapped >= 0)
+    fill[fill] = similarity[np.flatnonzero(fill), mapped[fill]] > FILL_SIMILARITY
+    best = np.where(fill, mapped, best)
+    confident |= fill
+    share = float(confident.mean())
     return _dots(lightness.shape, columns, model.info.feature_stride, np.flatnonzero(confident), ab[best]), share
 
 

@@ -38,7 +38,8 @@ from .models import (
 )
 
 MIRROR_AVERAGED = "mirror-averaged"  # noted in colorize.trained_on, for whoever reads the model's metadata
-BINS_TEMPERATURE = "bins temperature"  # a bins model's annealing temperature, noted there too
+# colorize.trained_on also notes the chroma gain and a bins model's temperature: --init-from reads them back
+CHROMA_GAIN, BINS_TEMPERATURE = "chroma gain", "bins temperature"
 PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
 HALF_WEIGHTS_TOLERANCE = 0.5  # the same with the weights rounded to float16
 OPSET = 17
@@ -109,7 +110,7 @@ def model_info(
 ) -> contract.ModelInfo:  # fmt: skip
     photos = trained_on or f"{', '.join(Path(p).name for p in config['data'])}; {config['step']} steps"
     if chroma_gain != 1.0:
-        photos += f"; chroma gain {chroma_gain:g}"
+        photos += f"; {CHROMA_GAIN} {chroma_gain:g}"
     if mirror_average:
         photos += f"; {MIRROR_AVERAGED}"
     if (bins := ab_bins_of(generator)) is not None:

@@ -16,12 +16,13 @@ from torch import nn
 from gimp_plugin import contract
 
 from .errors import TrainingError
+from .export import BINS_TEMPERATURE, CHROMA_GAIN
 from .folding import load_folded
 from .models import PRESETS, ab_bins_of, build_generator
 
 SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
-_GAIN = re.compile(r"chroma gain ([0-9]*\.?[0-9]+)")
-_TEMPERATURE = re.compile(r"bins temperature ([0-9]*\.?[0-9]+)")
+_GAIN = re.compile(CHROMA_GAIN + r" ([0-9]*\.?[0-9]+)")
+_TEMPERATURE = re.compile(BINS_TEMPERATURE + r" ([0-9]*\.?[0-9]+)")
 
 
 def is_exported_model(source: str) -> bool:

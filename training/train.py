@@ -127,9 +127,11 @@ class Trainer:
         # fp16 needs loss scaling (its small gradients underflow); bf16 and float32 do not, and skip it.
         self.scaler_g = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
         self.scaler_d = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
-        bins = ab_bins_of(self.generator)
+        self.bins = ab_bins_of(self.generator)  # the bin head of a bins model (None for a regression one)
         self.rebalancing = (
-            ab_bins.Rebalancing(len(bins.centres), config.bins_rebalance) if bins and config.bins_rebalance else None
+            ab_bins.Rebalancing(len(self.bins.centres), config.bins_rebalance)
+            if self.bins is not None and config.bins_rebalance
+            else None
         )
         self.step = 0
         self.hint_generator = torch.Generator().manual_seed(config.seed * 7919 + rank)
@@ -210,8 +212,7 @@ class Trainer:
     def _generator_loss(self, lightness, ab, predicted, bins_inputs=None) -> dict[str, torch.Tensor]:
         config = self.config
         if bins_inputs is not None:  # a bins model learns its distribution alone, not one colour (ab_bins.py)
-            bins = ab_bins_of(self.generator)
-            entropy = ab_bins.sampled_cross_entropy(bins, bins_inputs, ab, BINS_PIXEL_SHARE, self.rebalancing)
+            entropy = ab_bins.sampled_cross_entropy(self.bins, bins_inputs, ab, BINS_PIXEL_SHARE, self.rebalancing)
             return {"cross_entropy": entropy}
         terms = {config.chroma_loss: losses.CHROMA_LOSSES[config.chroma_loss](predicted, ab)}
         if config.colorfulness_weight:
@@ -234,7 +235,7 @@ class Trainer:
             if phase == "critic":
                 with torch.no_grad():
                     predicted = self.train_g(lightness, hint_ab, hint_mask).float()
-            elif ab_bins_of(self.generator) is not None:  # its loss reads what the bin logits are computed from
+            elif self.bins is not None:  # its loss reads what the bin logits are computed from
                 predicted, bins_inputs = self.train_g(lightness, hint_ab, hint_mask, bins_inputs=True)
                 predicted = predicted.float()
             else:
