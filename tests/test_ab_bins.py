@@ -118,10 +118,45 @@ def test_a_bins_preset_refuses_terms_that_see_the_regressed_colour():
     def refused(**settings) -> bool:
         return any("cross-entropy" in p for p in problems_with(Config(preset="fusion-effnet-bins", **settings)))
 
-    assert not refused(colorfulness_weight=0.0)
-    assert refused(colorfulness_weight=0.2) and refused(colorfulness_weight=0.0, gan=True)
+    assert not refused(colorfulness_weight=0.0) and not refused(colorfulness_weight=0.0, gan=True)
+    assert refused(colorfulness_weight=0.2) and refused(perceptual_weight=0.1)
     config, _ = parse_args(["--data", "photos", "--out", "run", "--preset", "fusion-effnet-bins"])
     assert config.colorfulness_weight == 0.0, "the preset alone is a run that starts"
+
+
+def test_the_critic_sees_the_colour_the_model_outputs():
+    bins = with_ab_bins(_regression_generator(), "fusion-effnet-bins").eval()
+    with torch.no_grad():
+        bins.bins.logits.bias.add_(torch.randn(225) * 3)  # a distribution that is no longer the regression's
+        photo = _inputs()
+        output = bins(*photo)
+        annealed, inputs = bins(*photo, bins_inputs=True, annealed=True)
+        regressed, same_inputs = bins(*photo, bins_inputs=True)
+    torch.testing.assert_close(annealed, output)
+    torch.testing.assert_close(inputs, same_inputs)
+    assert (annealed - regressed).abs().max() > 1, "the output colour, not the regressed one"
+
+
+def test_a_bins_model_trains_adversarially(tmp_path):
+    from tests.test_training import write_photos
+    from training import data
+    from training.config import Config
+    from training.train import Trainer
+
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet-bins", image_size=64,
+                    batch_size=2, max_steps=2, gan=True, critic_steps=1, gan_steps=1, pretrained=False,
+                    val_count=0, cache_side=64, colorfulness_weight=0.0)  # fmt: skip
+    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
+    seen = []
+    critic_step = trainer._critic_step
+    trainer._critic_step = lambda lightness, ab, fake: seen.append(fake) or critic_step(lightness, ab, fake)
+    assert "critic" in trainer.train_step(batch) and trainer.phase() == "gan"
+    head_before = trainer.bins.logits.weight.detach().clone()
+    values = trainer.train_step(batch)
+    assert {"cross_entropy", "adversarial", "critic"} <= values.keys()
+    assert not torch.equal(head_before, trainer.bins.logits.weight)
+    assert all(fake.shape == (2, 2, 64, 64) for fake in seen)
 
 
 @pytest.fixture(scope="module")

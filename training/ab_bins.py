@@ -61,8 +61,11 @@ class AbBins(nn.Module):
 
     def forward(self, features: torch.Tensor, regressed_ab: torch.Tensor) -> torch.Tensor:
         """The annealed-mean ab [N, 2, h, w]."""
-        logits = self.logits(self.inputs(features, regressed_ab))
-        return annealed_mean(logits, self.centres * self.gain, self.temperature)
+        return self.mean_of(self.inputs(features, regressed_ab))
+
+    def mean_of(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The annealed-mean ab of the logits computed from ``inputs`` (see ``inputs``)."""
+        return annealed_mean(self.logits(inputs), self.centres * self.gain, self.temperature)
 
 
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -205,10 +205,11 @@ def problems_with(config: Config) -> list[str]:
         elif value < low or (value == low and not low_allowed) or (high is not None and value > high):
             lowest = f"{low} or more" if low_allowed else f"more than {low}"
             problems.append(f"{flag} {value}: give {lowest}" + (f", at most {high}" if high is not None else ""))
-    if config.preset.endswith("-bins") and (config.gan or config.colorfulness_weight or config.perceptual_weight):
+    if config.preset.endswith("-bins") and (config.colorfulness_weight or config.perceptual_weight):
         # these terms see the regressed ab, not the annealed mean the model outputs: they would steer nothing real
-        problems.append(f"--preset {config.preset} learns by cross-entropy alone: give --colorfulness-weight 0 "
-                        "--perceptual-weight 0 and no --gan")  # fmt: skip
+        # (--gan is allowed: its critic sees the annealed mean)
+        problems.append(f"--preset {config.preset} learns by cross-entropy (and --gan's critic): give "
+                        "--colorfulness-weight 0 and --perceptual-weight 0")  # fmt: skip
     if config.bins_rebalance and not config.preset.endswith("-bins"):
         problems.append(f"--bins-rebalance weighs a bins preset's cross-entropy; --preset {config.preset} has none")
     return problems

@@ -170,10 +170,11 @@ class FusionUNet(nn.Module):
         small = F.interpolate(luma, size=size, mode="bilinear", align_corners=False)
         return self.classifier.embed(small.expand(-1, 3, -1, -1))
 
-    def forward(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False):
-        """ab; with ``bins_inputs`` (a bins model in training): (the regressed ab, what its bin logits are computed
-        from at half resolution), which the training loss samples (``ab_bins.sampled_cross_entropy``)."""
-        ab, _, inputs = self._run(lightness, hint_ab, hint_mask, bins_inputs)
+    def forward(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False, annealed: bool = False):
+        """ab; with ``bins_inputs`` (a bins model in training): (ab, what its bin logits are computed from at half
+        resolution), which the training loss samples (``ab_bins.sampled_cross_entropy``). That ab is the regressed
+        one, unless ``annealed`` asks for the output colour (the critic's input): it costs the head at every pixel."""
+        ab, _, inputs = self._run(lightness, hint_ab, hint_mask, bins_inputs, annealed)
         return (ab, inputs) if bins_inputs else ab
 
     def forward_with_features(self, lightness, hint_ab, hint_mask):
@@ -181,7 +182,7 @@ class FusionUNet(nn.Module):
         to the photo's (contract 2's optional output)."""
         return self._run(lightness, hint_ab, hint_mask)[:2]
 
-    def _run(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False):
+    def _run(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False, annealed: bool = False):
         luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
         stem = self.encoder.stem(luma.expand(-1, 3, -1, -1)) + self.hint_stem(hints)
         skips = self.encoder.features(stem)
@@ -196,6 +197,8 @@ class FusionUNet(nn.Module):
         ab, inputs = self.head(x) * AB_SCALE, None
         if bins_inputs:
             inputs = self.bins.inputs(x, ab)
+            if annealed:
+                ab = self.bins.mean_of(inputs)
         elif self.bins is not None:
             ab = self.bins(x, ab)
         full = F.interpolate(ab, size=lightness.shape[-2:], mode="bilinear", align_corners=False)

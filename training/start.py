@@ -92,11 +92,9 @@ def _from_export(config: Config, path: Path, train_photos: list[data.Photo]) -> 
     if preset != config.preset:
         log.info("--init-from %s: a %s model; this run uses that preset", path, preset)
         config.preset = preset
-    if preset.endswith("-bins"):
-        if config.gan:
-            raise TrainingError(f"--init-from {path}: a bins model learns by cross-entropy alone; drop --gan")
-        if config.colorfulness_weight or config.perceptual_weight:
-            log.info("a bins model learns by cross-entropy alone: the colorfulness and perceptual terms are unused")
+    if preset.endswith("-bins") and (config.colorfulness_weight or config.perceptual_weight):
+        log.info("a bins model learns by cross-entropy (and --gan's critic): the colorfulness and perceptual terms "
+                 "are unused")  # fmt: skip
     crops = data.ColorCrops(train_photos, config.image_size, config.cache_side, min_area=config.crop_min_area)
     draws = torch.randperm(len(crops), generator=torch.Generator().manual_seed(config.seed))
     size = min(len(crops), config.batch_size)

@@ -235,8 +235,10 @@ class Trainer:
             if phase == "critic":
                 with torch.no_grad():
                     predicted = self.train_g(lightness, hint_ab, hint_mask).float()
-            elif self.bins is not None:  # its loss reads what the bin logits are computed from
-                predicted, bins_inputs = self.train_g(lightness, hint_ab, hint_mask, bins_inputs=True)
+            elif self.bins is not None:  # its loss reads what the bin logits are computed from; the critic, its colour
+                predicted, bins_inputs = self.train_g(
+                    lightness, hint_ab, hint_mask, bins_inputs=True, annealed=phase == "gan"
+                )
                 predicted = predicted.float()
             else:
                 predicted, bins_inputs = self.train_g(lightness, hint_ab, hint_mask).float(), None
