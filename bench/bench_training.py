@@ -27,6 +27,8 @@ VARIANTS = {  # name -> (extra flags, environment)
     "float32": (["--amp", "none", "--workers", "1"], {}),
     "bf16, loading in the training process": (["--amp", "bf16", "--workers", "0"], {}),
     "bf16, 2 loader processes": (["--amp", "bf16", "--workers", "2"], {}),
+    # NoGAN's last phase: every step trains the critic, then the generator against it ({steps}: the whole run)
+    "bf16, adversarial phase": (["--amp", "bf16", "--workers", "1", "--gan", "--gan-steps", "{steps}"], {}),
 }
 
 
@@ -49,7 +51,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             run = Path(folder) / "run"
             command = [sys.executable, "-m", "training.train", "--data", str(args.data), "--out", str(run), *BASE,
-                       "--max-steps", str(args.steps), "--log-every", str(log_every), *extra]  # fmt: skip
+                       "--max-steps", str(args.steps), "--log-every", str(log_every),
+                       *(flag.format(steps=args.steps) for flag in extra)]  # fmt: skip
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
             if done.returncode != 0:
                 print(f"{name}: failed\n{done.stderr[-2000:]}")

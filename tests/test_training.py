@@ -94,6 +94,21 @@ def test_one_gan_step_updates_both_networks(tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(critic_before, trainer.discriminator.parameters(), strict=True))
 
 
+def test_the_adversarial_term_leaves_the_critics_weights_out_of_its_gradients(tmp_path):
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
+                    max_steps=2, gan=True, critic_steps=0, gan_steps=2, pretrained=False, val_count=0,
+                    cache_side=48)  # fmt: skip
+    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 32, 48), batch_size=2)))
+    backward_passes = []
+    first_weight = next(trainer.discriminator.parameters())
+    first_weight.register_hook(lambda grad: backward_passes.append(grad.abs().sum().item()))
+    values = trainer.train_step(batch)
+    assert trainer.phase() == "gan" and values["adversarial"] != 0
+    assert len(backward_passes) == 1, "the critic's weights get gradients from its own step only"
+    assert all(p.requires_grad for p in trainer.discriminator.parameters())
+
+
 def test_a_killed_and_resumed_run_matches_an_unbroken_one(tmp_path):
     photos = write_photos(tmp_path / "photos", 8)
     common = ("--config", "baseline", "--max-steps", "8", "--checkpoint-every", "100", "--gan",
@@ -138,6 +153,19 @@ def test_a_time_limit_fits_the_run_length_to_the_measured_speed(tmp_path, monkey
     assert state["config"]["time_limit"] is None  # a resumed run keeps the fitted length
     # 8 s at 10 steps/s, of which TIME_LIMIT_SHARE is planned: about 76 steps, never past the safety stop.
     assert 70 <= state["step"] <= 8 * SAFETY_STOP * 10
+
+
+def test_a_time_limit_plans_the_generator_phase_and_leaves_the_later_phases_in_place(tmp_path):
+    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
+                    max_steps=8, gan=True, critic_steps=3, gan_steps=5, pretrained=False, val_count=0,
+                    cache_side=48)  # fmt: skip
+    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    trainer.step = 2  # a NoGAN fine-tune: no generator phase, in the critic's warm-up
+    trainer.fit_to_time_limit(steps_per_s=0.1, seconds_left=10)
+    assert (trainer.pretrain_steps, trainer.total_steps, trainer.phase()) == (0, 8, "critic")
+    trainer.pretrain_steps, trainer.step = 50, 10  # in a generator phase the limit sizes that phase
+    trainer.fit_to_time_limit(steps_per_s=10, seconds_left=2)
+    assert (trainer.pretrain_steps, trainer.total_steps, trainer.phase()) == (21, 29, "generator")
 
 
 def test_an_existing_run_is_not_overwritten(tmp_path, capsys):

@@ -116,7 +116,7 @@ class Trainer:
         self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, schedule)
         self.discriminator = self.opt_d = None
         if config.gan:
-            self.discriminator = PatchDiscriminator().to(device)
+            self.discriminator = PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
             self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.gan_lr * 10, betas=(0.5, 0.99))
         self.train_g = DistributedDataParallel(self.generator) if world > 1 else self.generator
         if config.compile:  # the parameters stay the generator's: checkpoints, EMA and export are unchanged
@@ -247,10 +247,7 @@ class Trainer:
         if phase != "critic":
             terms = self._generator_loss(lightness, ab, predicted, bins_inputs)
             if phase == "gan":
-                with self._autocast():
-                    terms["adversarial"] = (
-                        self.config.gan_weight * losses.generator_hinge(self.train_d(lightness, predicted)).float()
-                    )
+                terms["adversarial"] = self.config.gan_weight * self._adversarial_term(lightness, predicted)
             loss = sum(terms.values())
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler_g.scale(loss).backward()
@@ -264,6 +261,17 @@ class Trainer:
             logged.update({name: value.item() for name, value in terms.items()}, loss=loss.item())
         self.step += 1
         return logged
+
+    def _adversarial_term(self, lightness, predicted) -> torch.Tensor:
+        """The generator's hinge term. The critic is frozen for it (as in pix2pix): its weights' gradients would be
+        thrown away unused (the critic's own step zeroes them first). The bare critic, not its DDP wrapper, because
+        DDP expects every forward it sees to be followed by gradients for its parameters."""
+        self.discriminator.requires_grad_(False)
+        try:
+            with self._autocast():
+                return losses.generator_hinge(self.discriminator(lightness, predicted)).float()
+        finally:
+            self.discriminator.requires_grad_(True)
 
     def _critic_step(self, lightness, ab, fake_ab) -> float:
         with self._autocast():
@@ -319,9 +327,12 @@ class Trainer:
             dist.broadcast(planned, 0)
             steps_per_s, seconds_left = planned.tolist()
         later_phases = self.config.critic_steps + self.config.gan_steps if self.config.gan else 0
-        affordable = int(seconds_left * steps_per_s * TIME_LIMIT_SHARE)
-        self.total_steps = self.step + max(1 + later_phases, affordable)
-        self.pretrain_steps = self.total_steps - later_phases
+        # The limit sizes the generator phase only: once it is over, a new plan would move the critic and adversarial
+        # phases (a generator step, then the critic's warm-up all over again); the safety stop ends such a run.
+        if not (self.config.gan and self.step >= self.pretrain_steps):
+            affordable = int(seconds_left * steps_per_s * TIME_LIMIT_SHARE)
+            self.total_steps = self.step + max(1 + later_phases, affordable)
+            self.pretrain_steps = self.total_steps - later_phases
         self.config.max_steps, self.config.epochs, self.config.time_limit = self.total_steps, None, None
         if self.is_main:
             log.info("time limit: %.2f steps/s measured, planning %d steps in all", steps_per_s, self.total_steps)
