@@ -77,12 +77,20 @@ def test_intermediate_loss_falls(tmp_path):
     assert np.mean(l1[-2:]) < np.mean(l1[:2])
 
 
-def test_one_gan_step_updates_both_networks(tmp_path):
+def tiny_gan_trainer(tmp_path, max_steps: int, critic_steps: int, gan_steps: int) -> Trainer:
     config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
-                    max_steps=3, gan=True, critic_steps=1, gan_steps=1, pretrained=False, val_count=0,
-                    cache_side=48)  # fmt: skip
-    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
-    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 32, 48), batch_size=2)))
+                    max_steps=max_steps, gan=True, critic_steps=critic_steps, gan_steps=gan_steps, pretrained=False,
+                    val_count=0, cache_side=48)  # fmt: skip
+    return Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+
+
+def one_batch(trainer: Trainer) -> torch.Tensor:
+    return next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 32, 48), batch_size=2)))
+
+
+def test_one_gan_step_updates_both_networks(tmp_path):
+    trainer = tiny_gan_trainer(tmp_path, max_steps=3, critic_steps=1, gan_steps=1)
+    batch = one_batch(trainer)
     assert trainer.train_step(batch)["loss"] > 0 and trainer.phase() == "critic"
     generator_before = [p.detach().clone() for p in trainer.generator.parameters()]
     critic = trainer.train_step(batch)
@@ -95,11 +103,8 @@ def test_one_gan_step_updates_both_networks(tmp_path):
 
 
 def test_the_adversarial_term_leaves_the_critics_weights_out_of_its_gradients(tmp_path):
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
-                    max_steps=2, gan=True, critic_steps=0, gan_steps=2, pretrained=False, val_count=0,
-                    cache_side=48)  # fmt: skip
-    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
-    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 32, 48), batch_size=2)))
+    trainer = tiny_gan_trainer(tmp_path, max_steps=2, critic_steps=0, gan_steps=2)
+    batch = one_batch(trainer)
     backward_passes = []
     first_weight = next(trainer.discriminator.parameters())
     first_weight.register_hook(lambda grad: backward_passes.append(grad.abs().sum().item()))
@@ -156,10 +161,7 @@ def test_a_time_limit_fits_the_run_length_to_the_measured_speed(tmp_path, monkey
 
 
 def test_a_time_limit_plans_the_generator_phase_and_leaves_the_later_phases_in_place(tmp_path):
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
-                    max_steps=8, gan=True, critic_steps=3, gan_steps=5, pretrained=False, val_count=0,
-                    cache_side=48)  # fmt: skip
-    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    trainer = tiny_gan_trainer(tmp_path, max_steps=8, critic_steps=3, gan_steps=5)
     trainer.step = 2  # a NoGAN fine-tune: no generator phase, in the critic's warm-up
     trainer.fit_to_time_limit(steps_per_s=0.1, seconds_left=10)
     assert (trainer.pretrain_steps, trainer.total_steps, trainer.phase()) == (0, 8, "critic")
