@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,10 +40,10 @@ def main() -> None:
     argv += ["--model", options.model] if options.model else []
     print("| setting | same scene | worst | cells | unrelated | worst | seconds |\n|---|---|---|---|---|---|---|")
     for name in options.only or SETTINGS:
-        for constant, value in SETTINGS[name].items():
-            setattr(reference, constant, value)
         start = time.perf_counter()
-        cases = evaluate.evaluate(evaluate.build_parser().parse_args(argv))["reference_cases"]
+        # Each setting from the shipped constants: one setting's constants must not leak into the next.
+        with mock.patch.multiple(reference, **SETTINGS[name]):
+            cases = evaluate.evaluate(evaluate.build_parser().parse_args(argv))["reference_cases"]
         same, other = cases["same"], cases["unrelated"]
         print(f"| {name} | {same['gain']:+.2f} | {same['worst']:+.2f} | {same['share']:.0%} | {other['gain']:+.2f} "
               f"| {other['worst']:+.2f} | {time.perf_counter() - start:.0f} |", flush=True)  # fmt: skip

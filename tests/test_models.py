@@ -27,6 +27,15 @@ def test_weight_mismatches_are_named():
         effnet.load_weights(model, state, "EfficientNet-Lite0")
 
 
+def test_a_lite1_deep_encoder_gives_the_same_skips_with_more_blocks():
+    lite0, lite1 = effnet.EfficientNetLite0(), effnet.EfficientNetLite0(effnet.deeper_stages(1.1))
+    assert len(lite0._blocks) == 16 and len(lite1._blocks) == 21  # Lite1: 1, 3, 3, 4, 4, 5, 1 repeats
+    rgb = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        shapes = [[tuple(skip.shape) for skip in model.features(model.stem(rgb))] for model in (lite0, lite1)]
+    assert shapes[0] == shapes[1] == [(1, 16, 32, 32), (1, 24, 16, 16), (1, 40, 8, 8), (1, 112, 4, 4), (1, 320, 2, 2)]
+
+
 # Keys and shapes of timm's published inception_resnet_v2 checkpoint (inception_resnet_v2-940b1cd6.pth).
 TIMM_KEYS = {
     "conv2d_1a.conv.weight": (32, 3, 3, 3),

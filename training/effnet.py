@@ -6,6 +6,7 @@ Used twice: as the U-Net encoder (fine-tuned) and as the frozen fusion classifie
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -15,9 +16,22 @@ from torch import nn
 STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
           (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]  # fmt: skip
 STEM_CHANNELS, HEAD_CHANNELS = 32, 1280
-# Block indices after which the feature map is at stride 2, 4, 8, 16 and 32, and its channel count.
-SKIP_BLOCKS = {0: 16, 2: 24, 4: 40, 10: 112, 15: 320}
+# The stages whose last block's output is a U-Net skip: strides 2, 4, 8, 16 and 32.
+SKIP_STAGES = (0, 1, 2, 4, 6)
 IMAGENET_CLASSIFIER_SIZE = 224
+
+
+def deeper_stages(depth: float) -> list[tuple[int, int, int, int, int]]:
+    """The stages of a deeper EfficientNet-Lite (Lite1: depth 1.1): every stage but the first and the last repeats
+    ceil(depth x) as often ("Lite" keeps those two fixed). Lite2 is also 1.1x wider, which this does not model."""
+    last = len(STAGES) - 1
+    return [(e, k, s, c, r if i in (0, last) else math.ceil(depth * r)) for i, (e, k, s, c, r) in enumerate(STAGES)]
+
+
+def skip_block_indices(stages: list[tuple[int, int, int, int, int]]) -> set[int]:
+    """Indices of the blocks whose outputs are the U-Net skips (the last block of each of ``SKIP_STAGES``)."""
+    ends = [sum(stage[-1] for stage in stages[: index + 1]) - 1 for index in range(len(stages))]
+    return {ends[index] for index in SKIP_STAGES}
 
 
 class MBConv(nn.Module):
@@ -47,12 +61,13 @@ class MBConv(nn.Module):
 class EfficientNetLite0(nn.Module):
     """The network, with ``features()`` for U-Net skips and ``embed()`` for the global classifier embedding."""
 
-    def __init__(self) -> None:
+    def __init__(self, stages: list[tuple[int, int, int, int, int]] = STAGES) -> None:
         super().__init__()
+        self.skip_blocks = skip_block_indices(stages)
         self._conv_stem = nn.Conv2d(3, STEM_CHANNELS, 3, 2, 1, bias=False)
         self._bn0 = nn.BatchNorm2d(STEM_CHANNELS, momentum=0.01, eps=1e-3)
         blocks, channels = [], STEM_CHANNELS
-        for expand, kernel, stride, out_channels, repeats in STAGES:
+        for expand, kernel, stride, out_channels, repeats in stages:
             for repeat in range(repeats):
                 blocks.append(MBConv(expand, kernel, stride if repeat == 0 else 1, channels, out_channels))
                 channels = out_channels
@@ -70,7 +85,7 @@ class EfficientNetLite0(nn.Module):
         skips, x = [], stem
         for index, block in enumerate(self._blocks):
             x = block(x)
-            if index in SKIP_BLOCKS:
+            if index in self.skip_blocks:
                 skips.append(x)
         return skips
 

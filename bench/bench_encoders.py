@@ -1,0 +1,83 @@
+"""What a deeper encoder would cost at run time: the shipped network rebuilt with an EfficientNet-Lite0 encoder and
+with a Lite1-deep one (random weights: time does not depend on them), exported the way `colorize-export` exports,
+timed at the default render size beside stage 8 and the shipped file, all interleaved in one run.
+
+Lite1 keeps Lite0's widths and repeats the middle stages ceil(1.1 x) as often; Lite2 is that deep and 1.1x wider
+as well, so it costs more than Lite1 (not built here: its skips would need a wider decoder).
+
+Run: .venv/bin/python bench/bench_encoders.py STAGE8.onnx SHIPPED.onnx [--repeats 30] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gimp_plugin.model import ColorizationModel  # noqa: E402
+
+
+def export_rebuilt(depth: float, path: Path) -> None:
+    """The shipped architecture (fusion-effnet-bins) with an encoder ``depth`` x as deep, as an ONNX file with
+    float16-stored weights like the shipped one."""
+    import onnx
+    import torch
+
+    from training import effnet, export
+    from training.half_weights import store_weights_as_float16
+    from training.models import build_generator
+
+    torch.manual_seed(0)
+    generator = build_generator("fusion-effnet-bins", pretrained=False).eval()
+    if depth != 1.0:
+        generator.encoder = effnet.EfficientNetLite0(effnet.deeper_stages(depth))
+        for unused in ("_conv_head", "_bn1", "_fc"):
+            delattr(generator.encoder, unused)
+    config = {"data": [], "step": 0, "preset": "fusion-effnet-bins", "image_size": 224}
+    info = export.model_info(config, generator, 384, f"random weights, encoder depth {depth:g}")
+    export.export_onnx(generator, info, path)
+    model = onnx.load(str(path))
+    store_weights_as_float16(model)
+    onnx.save(model, str(path))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("stage8", type=Path)
+    parser.add_argument("shipped", type=Path)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        rebuilt = {}
+        for depth, name in ((1.0, "Lite0"), (1.1, "Lite1-deep")):
+            rebuilt[f"rebuilt, {name} encoder"] = path = Path(folder, f"{name}.onnx")
+            export_rebuilt(depth, path)
+        paths = {"stage 8": args.stage8, "shipped": args.shipped, **rebuilt}
+        models = {name: ColorizationModel(path, device="cpu", threads=args.threads) for name, path in paths.items()}
+        side = 384
+        lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, side * 3 // 4, side)).astype(np.float32)
+        times: dict[str, list[float]] = {name: [] for name in models}
+        for repeat in range(args.repeats + 2):
+            for name, model in models.items():
+                started = time.perf_counter()
+                model.predict(lightness)
+                if repeat >= 2:  # two warm-up rounds
+                    times[name].append(time.perf_counter() - started)
+    base = statistics.median(times["stage 8"])
+    print(f"network alone at {side} x {side * 3 // 4}, {args.threads} threads, median of {args.repeats}:")
+    for name, measured in times.items():
+        median = statistics.median(measured)
+        print(f"  {name}: {median * 1000:.1f} ms ({median / base:.2f} x stage 8)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
