@@ -1,6 +1,7 @@
 """What a deeper encoder would cost at run time: the shipped network rebuilt with an EfficientNet-Lite0 encoder and
-with a Lite1-deep one (random weights: time does not depend on them), exported the way `colorize-export` exports,
-timed at the default render size beside stage 8 and the shipped file, all interleaved in one run.
+with a Lite1-deep one (random weights: time does not depend on them), exported the way `colorize-export` exports
+(batch norms folded, the same ONNX export), timed at the default render size beside stage 8 and the
+shipped file, all interleaved in one run.
 
 Lite1 keeps Lite0's widths and repeats the middle stages ceil(1.1 x) as often; Lite2 is that deep and 1.1x wider
 as well, so it costs more than Lite1 (not built here: its skips would need a wider decoder).
@@ -11,41 +12,38 @@ Run: .venv/bin/python bench/bench_encoders.py STAGE8.onnx SHIPPED.onnx [--repeat
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import interleaved_medians  # noqa: E402  (bench/timing.py)
+
 from gimp_plugin.model import ColorizationModel  # noqa: E402
 
 
 def export_rebuilt(depth: float, path: Path) -> None:
-    """The shipped architecture (fusion-effnet-bins) with an encoder ``depth`` x as deep, as an ONNX file with
-    float16-stored weights like the shipped one."""
-    import onnx
+    """The shipped architecture (fusion-effnet-bins) with an encoder ``depth`` x as deep, batch norms folded and
+    exported by `colorize-export`'s own ``export_onnx``. Not its parity check: on random weights the bins head's
+    logits are far outside anything trained and float32 rounding moves them; nor its float16 weight storage, which
+    onnxruntime casts back at load (training/half_weights.py), so the timing is the same."""
     import torch
 
     from training import effnet, export
-    from training.half_weights import store_weights_as_float16
+    from training.folding import fold_batch_norms
     from training.models import build_generator
 
     torch.manual_seed(0)
     generator = build_generator("fusion-effnet-bins", pretrained=False).eval()
     if depth != 1.0:
-        generator.encoder = effnet.EfficientNetLite0(effnet.deeper_stages(depth))
-        for unused in ("_conv_head", "_bn1", "_fc"):
-            delattr(generator.encoder, unused)
+        generator.encoder = effnet.drop_classifier_head(effnet.EfficientNetLite0(effnet.deeper_stages(depth)))
+    exported = fold_batch_norms(generator)
     config = {"data": [], "step": 0, "preset": "fusion-effnet-bins", "image_size": 224}
-    info = export.model_info(config, generator, 384, f"random weights, encoder depth {depth:g}")
-    export.export_onnx(generator, info, path)
-    model = onnx.load(str(path))
-    store_weights_as_float16(model)
-    onnx.save(model, str(path))
+    export.export_onnx(exported, export.model_info(config, exported, 384, f"random weights, depth {depth:g}"), path)
 
 
 def main() -> int:
@@ -64,17 +62,11 @@ def main() -> int:
         models = {name: ColorizationModel(path, device="cpu", threads=args.threads) for name, path in paths.items()}
         side = 384
         lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, side * 3 // 4, side)).astype(np.float32)
-        times: dict[str, list[float]] = {name: [] for name in models}
-        for repeat in range(args.repeats + 2):
-            for name, model in models.items():
-                started = time.perf_counter()
-                model.predict(lightness)
-                if repeat >= 2:  # two warm-up rounds
-                    times[name].append(time.perf_counter() - started)
-    base = statistics.median(times["stage 8"])
+        medians = interleaved_medians({name: partial(model.predict, lightness) for name, model in models.items()},
+                                      args.repeats)  # fmt: skip
+    base = medians["stage 8"]
     print(f"network alone at {side} x {side * 3 // 4}, {args.threads} threads, median of {args.repeats}:")
-    for name, measured in times.items():
-        median = statistics.median(measured)
+    for name, median in medians.items():
         print(f"  {name}: {median * 1000:.1f} ms ({median / base:.2f} x stage 8)")
     return 0
 

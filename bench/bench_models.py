@@ -7,14 +7,15 @@ Run: .venv/bin/python bench/bench_models.py OLD.onnx NEW.onnx [--repeats 40] [--
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import interleaved_medians  # noqa: E402  (bench/timing.py)
 
 from gimp_plugin.model import ColorizationModel  # noqa: E402
 
@@ -28,17 +29,13 @@ def main() -> int:
     models = [ColorizationModel(path, device="cpu", threads=args.threads) for path in args.models]
     side = models[0].info.default_render_size
     lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, side * 3 // 4, side)).astype(np.float32)
-    times: list[list[float]] = [[] for _ in models]
-    for repeat in range(args.repeats + 2):
-        for index, model in enumerate(models):
-            started = time.perf_counter()
-            model.predict(lightness)
-            if repeat >= 2:  # two warm-up rounds
-                times[index].append(time.perf_counter() - started)
-    first = statistics.median(times[0])
+    medians = interleaved_medians(
+        {str(path): partial(model.predict, lightness) for path, model in zip(args.models, models, strict=True)},
+        args.repeats,
+    )
+    first = medians[str(args.models[0])]
     print(f"network alone at {side} x {side * 3 // 4}, {args.threads} threads, median of {args.repeats}:")
-    for path, measured in zip(args.models, times, strict=True):
-        median = statistics.median(measured)
+    for path, median in medians.items():
         print(f"  {path}: {median * 1000:.1f} ms ({median / first:.2f} x the first)")
     return 0
 

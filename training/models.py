@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .ab_bins import AbBins
-from .effnet import EfficientNetLite0, pretrained_efficientnet_lite0
+from .effnet import EfficientNetLite0, drop_classifier_head, pretrained_efficientnet_lite0
 
 AB_SCALE = 110.0  # a*, b* of sRGB colours stay within about +-110
 
@@ -124,9 +124,8 @@ class FusionUNet(nn.Module):
         ab_bins: bool = False,
     ):
         super().__init__()
-        self.encoder = pretrained_efficientnet_lite0() if pretrained_encoder else EfficientNetLite0()
-        for unused in ("_conv_head", "_bn1", "_fc"):
-            delattr(self.encoder, unused)  # the encoder's own classifier head is not used
+        encoder = pretrained_efficientnet_lite0() if pretrained_encoder else EfficientNetLite0()
+        self.encoder = drop_classifier_head(encoder)
         # Hints enter beside the pretrained stem, through a branch that starts at zero: at step 0 the encoder
         # behaves exactly as pretrained.
         self.hint_stem = nn.Conv2d(3, 32, 3, 2, 1)
