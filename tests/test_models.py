@@ -128,3 +128,24 @@ def test_folding_then_unfolding_and_calibrating_batch_norms_keeps_the_function()
     assert all(not torch.allclose(v, torch.ones_like(v), atol=1e-2) for v in statistics), "real statistics now"
     with pytest.raises(ValueError, match="has no tensor"):
         folding.load_folded(build_generator("intermediate", pretrained=False), {})
+
+
+def test_frozen_encoder_statistics_keep_their_values_while_the_weights_learn():
+    from training.config import Config
+    from training.start import parameter_groups
+
+    torch.manual_seed(0)
+    generator = build_generator("fusion-effnet-bins", pretrained=False).train()
+    groups = parameter_groups(generator, Config(encoder_lr_scale=0.2, encoder_batch_norm="frozen"))
+    norm = generator.encoder._bn0
+    before = norm.running_mean.clone()
+    optimizer = torch.optim.SGD([p for group in groups for p in group["params"]], lr=0.1)
+    lightness = torch.rand(2, 1, 64, 64) * 100
+    ab = generator(lightness, torch.zeros(2, 2, 64, 64), torch.zeros(2, 1, 64, 64))
+    ab.square().mean().backward()
+    optimizer.step()
+    assert torch.equal(norm.running_mean, before) and not norm.training
+    assert generator.fusion[1].training  # the decoder's own batch norms still learn theirs
+    assert generator.encoder._conv_stem.weight.grad is not None  # the encoder still learns
+    generator.train()  # a later train() call keeps them frozen
+    assert not norm.training

@@ -17,7 +17,8 @@ from .losses import CHROMA_LOSSES, SHORTFALL_TERMS
 from .models import PRESETS
 
 CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "colorfulness_form": list(SHORTFALL_TERMS),
-           "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"], "preset": list(PRESETS)}  # fmt: skip
+           "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"], "preset": list(PRESETS),
+           "encoder_batch_norm": ["batch", "frozen"]}  # fmt: skip
 DESCRIPTION = "Train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos."
 LEGACY_NAMES = {"config": "preset"}  # settings renamed since: old checkpoints and config files still load
 
@@ -60,6 +61,7 @@ class Config:
     folder_share: list[str] = field(default_factory=list)
     crop_min_area: float = 0.3
     encoder_lr_scale: float = 1.0
+    encoder_batch_norm: str = "batch"
     pretrained: bool = True
     classifier_weights: str | None = None
     log_every: int = 20
@@ -108,6 +110,9 @@ HELP = {
     "folder_share": "NAME=FRACTION ...: draw these folders this share of the time; the rest by --folder-power",
     "crop_min_area": "training crops cover at least this share of a photo (up to all of it)",
     "encoder_lr_scale": "the pretrained encoder's learning rate as a share of --lr (0: frozen, ~3x faster on CPU)",
+    "encoder_batch_norm": "with --encoder-lr-scale above 0: batch (the encoder's batch norms normalise by each batch "
+    "and update their statistics) or frozen (they keep the statistics they start with while the weights learn: "
+    "steadier with small batches)",
     "pretrained": "start from ImageNet weights where the preset has them",
     "classifier_weights": "a local weights file for the fusion classifier (fusion-irv2: timm's inception_resnet_v2)",
     "log_every": "write log.csv (and TensorBoard) every this many steps",

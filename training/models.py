@@ -144,6 +144,7 @@ class FusionUNet(nn.Module):
         # ``fusion-effnet-bins``: a distribution over ab bins on top of the regressed ab (training/ab_bins.py)
         self.bins = AbBins(channels) if ab_bins else None
         self.encoder_frozen = False
+        self.encoder_statistics_frozen = False
 
     def freeze_encoder(self) -> None:
         """Train the decoder only: the encoder and the hint stem that feeds it keep their weights and batch-norm
@@ -151,6 +152,12 @@ class FusionUNet(nn.Module):
         self.encoder.requires_grad_(False)
         self.hint_stem.requires_grad_(False)
         self.encoder_frozen = True
+        self.train(self.training)
+
+    def freeze_encoder_statistics(self) -> None:
+        """The encoder's weights still learn, its batch norms keep the statistics they start with: a CPU batch of 16
+        crops makes noisy statistics, which the runtime (batch norms folded) would then bake in."""
+        self.encoder_statistics_frozen = True
         self.train(self.training)
 
     def encoder_parameters(self) -> list[nn.Parameter]:
@@ -162,6 +169,10 @@ class FusionUNet(nn.Module):
         self.classifier.eval()  # frozen: its batch-norm statistics stay ImageNet's
         if self.encoder_frozen:
             self.encoder.eval()
+        elif self.encoder_statistics_frozen:
+            for module in self.encoder.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     def embed(self, luma: torch.Tensor) -> torch.Tensor:

@@ -126,6 +126,8 @@ def parameter_groups(network: torch.nn.Module, config: Config) -> list[dict]:
     scale = config.encoder_lr_scale
     if scale == 0:
         network.freeze_encoder()
+    elif config.encoder_batch_norm == "frozen":
+        network.freeze_encoder_statistics()
     encoder = {id(p) for p in network.encoder_parameters()}
     rest = [p for p in network.parameters() if p.requires_grad and id(p) not in encoder]
     if scale == 0:
