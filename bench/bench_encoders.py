@@ -14,16 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import interleaved_medians  # noqa: E402  (bench/timing.py)
-
-from gimp_plugin.model import ColorizationModel  # noqa: E402
+from bench_models import compare_networks  # noqa: E402  (bench/bench_models.py)
 
 
 def export_rebuilt(depth: float, path: Path) -> None:
@@ -59,15 +54,7 @@ def main() -> int:
             rebuilt[f"rebuilt, {name} encoder"] = path = Path(folder, f"{name}.onnx")
             export_rebuilt(depth, path)
         paths = {"stage 8": args.stage8, "shipped": args.shipped, **rebuilt}
-        models = {name: ColorizationModel(path, device="cpu", threads=args.threads) for name, path in paths.items()}
-        side = 384
-        lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, side * 3 // 4, side)).astype(np.float32)
-        medians = interleaved_medians({name: partial(model.predict, lightness) for name, model in models.items()},
-                                      args.repeats)  # fmt: skip
-    base = medians["stage 8"]
-    print(f"network alone at {side} x {side * 3 // 4}, {args.threads} threads, median of {args.repeats}:")
-    for name, median in medians.items():
-        print(f"  {name}: {median * 1000:.1f} ms ({median / base:.2f} x stage 8)")
+        compare_networks(paths, args.threads, args.repeats, "stage 8", side=384)
     return 0
 
 

@@ -171,7 +171,7 @@ class FusionUNet(nn.Module):
             self.encoder.eval()
         elif self.encoder_statistics_frozen:
             for module in self.encoder.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                if isinstance(module, nn.BatchNorm2d):
                     module.eval()
         return self
 
