@@ -144,6 +144,13 @@ def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):
     assert gained.info.trained_on.endswith("; chroma gain 1.5")
 
 
+def test_an_exported_model_has_no_raw_weights_to_export(exported, tmp_path, capsys):
+    from training import export
+
+    assert export.main([str(exported), "-o", str(tmp_path / "raw.onnx"), "--weights", "raw"]) == 1
+    assert "needs a training checkpoint" in capsys.readouterr().err and not (tmp_path / "raw.onnx").exists()
+
+
 def test_a_failed_parity_check_deletes_the_file(exported, tmp_path, monkeypatch):
     from training import export
 
@@ -202,3 +209,27 @@ def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
     # Even at lr 1e-9 the one step moves BatchNorm's running statistics (momentum 0.1) on two tiny photos: a mean
     # shift under 1 ab unit (a visible difference is about 2.3) is the same painting.
     assert np.abs(tuned_ab - shipped_ab).mean() < 1.0 and np.abs(tuned_ab - shipped_ab).max() < 5
+
+
+@shipped
+def test_the_shipped_model_exports_again_with_its_gain_replaced_not_multiplied(tmp_path):
+    """colorize-export shipped: the file's weights and temperature round-trip exactly; the gain given replaces the
+    file's, and a file exported this way exports again the same way."""
+    pytest.importorskip("torch")
+    from training import export
+    from training.from_onnx import chroma_gain
+
+    shipped_model = ColorizationModel(default_model_path())
+    gain = chroma_gain(shipped_model.info.trained_on)
+    same, gained, again = tmp_path / "same.onnx", tmp_path / "gained.onnx", tmp_path / "again.onnx"
+    assert export.main(["shipped", "-o", str(same), "--chroma-gain", str(gain)]) == 0
+    assert export.main(["shipped", "-o", str(gained), "--chroma-gain", "1.5"]) == 0
+    assert export.main([str(gained), "-o", str(again), "--chroma-gain", "2"]) == 0
+    lightness = np.random.default_rng(5).uniform(0, 100, (1, 1, 96, 128)).astype(np.float32)
+    shipped_ab = shipped_model.predict(lightness)
+    assert np.abs(ColorizationModel(same).predict(lightness) - shipped_ab).max() < 1e-3
+    assert ColorizationModel(same).info.trained_on == shipped_model.info.trained_on
+    twice = ColorizationModel(again)
+    assert np.abs(twice.predict(lightness) - shipped_ab * 2 / gain).max() < 1e-3 * np.abs(shipped_ab).max()
+    assert twice.info.trained_on.count("chroma gain") == 1 and "chroma gain 2;" in twice.info.trained_on
+    assert twice.info.default_render_size == shipped_model.info.default_render_size and twice.has_features

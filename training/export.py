@@ -252,9 +252,25 @@ def _output_problem(output: Path, overwrite: bool) -> str | None:
     return None
 
 
+def _load_source(args: argparse.Namespace) -> tuple[nn.Module, dict, str | None, bool]:
+    """(generator, run settings, trained_on text, mirror-averaged) of a run, a checkpoint or an exported model."""
+    from .from_onnx import export_source, is_exported_model, resolve
+
+    if not args.run.is_dir() and is_exported_model(str(args.run)):
+        if args.weights != "ema":
+            raise TrainingError("--weights raw needs a training checkpoint: an exported model holds one set of weights")
+        generator, config, trained_on, mirror_average = export_source(resolve(str(args.run)))
+        return generator, config, args.trained_on or trained_on, mirror_average or args.mirror_average
+    generator, config = load_generator(args.run, args.weights)
+    return generator, config, args.trained_on, args.mirror_average
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colorize-export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", type=Path, help="run folder (uses last.pt) or checkpoint file")
+    parser.add_argument("run", type=Path,
+                        help="run folder (uses last.pt), checkpoint file, or an exported .onnx model ('shipped': "
+                             "the default one) to export again with another --chroma-gain or --temperature (the "
+                             "file's gain is replaced, not multiplied)")  # fmt: skip
     parser.add_argument("-o", "--output", type=Path, required=True, help="ONNX file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--render-size", type=_render_size,
@@ -284,14 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     if problem := _output_problem(args.output, args.overwrite):
         parser.error(problem)
     try:
-        reference, config = load_generator(args.run, args.weights)  # unfolded: parity is measured against it
+        reference, config, trained_on, mirror_average = _load_source(args)  # unfolded: parity is measured against it
         if args.temperature is not None:
             set_temperature(reference, args.temperature)
-        if args.mirror_average:
+        if mirror_average:
             reference = MirrorAverage(reference).eval()
         scale_chroma(reference, args.chroma_gain)
         exported = fold_batch_norms(copy.deepcopy(reference))
-        info = model_info(config, exported, args.render_size, args.trained_on, args.chroma_gain, args.mirror_average)
+        info = model_info(config, exported, args.render_size, trained_on, args.chroma_gain, mirror_average)
         args.output.parent.mkdir(parents=True, exist_ok=True)
         results = write_model(reference, exported, info, args.output, not args.float32_weights,
                               _real_lightness(args.parity_photos))  # fmt: skip

@@ -16,13 +16,15 @@ from torch import nn
 from gimp_plugin import contract
 
 from .errors import TrainingError
-from .export import BINS_TEMPERATURE, CHROMA_GAIN
+from .export import BINS_TEMPERATURE, CHROMA_GAIN, MIRROR_AVERAGED
 from .folding import load_folded
 from .models import PRESETS, ab_bins_of, build_generator
 
 SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
 _GAIN = re.compile(CHROMA_GAIN + r" ([0-9]*\.?[0-9]+)")
 _TEMPERATURE = re.compile(BINS_TEMPERATURE + r" ([0-9]*\.?[0-9]+)")
+# the notes colorize-export appends to colorize.trained_on; a re-export writes them anew
+_EXPORT_NOTES = re.compile(rf"; ({CHROMA_GAIN} [0-9.]+|{BINS_TEMPERATURE} [0-9.]+|{MIRROR_AVERAGED})")
 
 
 def is_exported_model(source: str) -> bool:
@@ -50,20 +52,21 @@ def bins_temperature(trained_on: str) -> float | None:
     return float(found.group(1)) if found else None
 
 
-def read(path: Path) -> tuple[contract.ModelInfo, dict[str, torch.Tensor]]:
-    """The model's contract metadata and its weights (float32, by initializer name)."""
+def read(path: Path, role: str = "--init-from") -> tuple[contract.ModelInfo, dict[str, torch.Tensor]]:
+    """The model's contract metadata and its weights (float32, by initializer name); ``role`` names the argument
+    the path came from in errors."""
     import onnx
     from onnx import numpy_helper
 
     if not path.is_file():
-        raise TrainingError(f"--init-from {path}: no such model file")
+        raise TrainingError(f"{role} {path}: no such model file")
     try:
         model = onnx.load(str(path))
     except Exception as error:  # a truncated or foreign file: the loader's own message says why
-        raise TrainingError(f"--init-from {path}: not a readable ONNX file ({error})") from error
+        raise TrainingError(f"{role} {path}: not a readable ONNX file ({error})") from error
     info, problems = contract.parse_metadata({entry.key: entry.value for entry in model.metadata_props})
     if info is None:
-        raise TrainingError(f"--init-from {path}: not a Colorize model ({'; '.join(problems)})")
+        raise TrainingError(f"{role} {path}: not a Colorize model ({'; '.join(problems)})")
     weights = {
         tensor.name: torch.from_numpy(np.array(numpy_helper.to_array(tensor), dtype=np.float32))
         for tensor in model.graph.initializer
@@ -79,11 +82,11 @@ def preset_of(info: contract.ModelInfo) -> str:
     return presets[info.arch]
 
 
-def generator_from_onnx(path: Path) -> tuple[nn.Module, str, contract.ModelInfo]:
+def generator_from_onnx(path: Path, role: str = "--init-from") -> tuple[nn.Module, str, contract.ModelInfo]:
     """(generator in eval mode, its preset, its metadata). The export's chroma gain is divided out again, so that
     training continues from the network as it was trained; every batch norm is the identity until
     ``folding.calibrate_batch_norms`` sees data."""
-    info, weights = read(path)
+    info, weights = read(path, role)
     preset = preset_of(info)
     inner = "generator."  # a --mirror-average export keeps the generator's weights under this prefix
     if any(name.startswith(inner) for name in weights):
@@ -92,10 +95,10 @@ def generator_from_onnx(path: Path) -> tuple[nn.Module, str, contract.ModelInfo]
     try:
         missing = load_folded(generator, weights)
     except ValueError as error:
-        raise TrainingError(f"--init-from {path}: {error}") from error
+        raise TrainingError(f"{role} {path}: {error}") from error
     unexpected = [name for name in missing if not name.startswith("classifier._fc.")]  # unused by the forward pass
     if unexpected:
-        raise TrainingError(f"--init-from {path}: the file lacks {len(unexpected)} weights ({unexpected[0]}, ...)")
+        raise TrainingError(f"{role} {path}: the file lacks {len(unexpected)} weights ({unexpected[0]}, ...)")
     if (bins := ab_bins_of(generator)) is not None:  # its gain was in the bin centres, which are rebuilt at 1
         bins.temperature = bins_temperature(info.trained_on) or bins.temperature
         return generator.eval(), preset, info
@@ -105,3 +108,15 @@ def generator_from_onnx(path: Path) -> tuple[nn.Module, str, contract.ModelInfo]
             generator.head.weight.div_(gain)
             generator.head.bias.div_(gain)
     return generator.eval(), preset, info
+
+
+def export_source(path: Path) -> tuple[nn.Module, dict, str, bool]:
+    """What ``colorize-export FILE.onnx`` re-exports: (the generator at gain 1, in eval mode; the run settings the
+    export needs; the file's description of its training without the export's notes; whether it was mirror-averaged).
+
+    Lets a model's chroma gain or temperature change without its training run (``colorize-calibrate`` reads a gain
+    off held-out photos; the shipped model's run is not shipped)."""
+    generator, preset, info = generator_from_onnx(path, "colorize-export")
+    config = {"preset": preset, "image_size": info.native_size, "data": [], "step": 0, "init_from": str(path)}
+    trained_on = _EXPORT_NOTES.sub("", info.trained_on or "")
+    return generator, config, trained_on, MIRROR_AVERAGED in (info.trained_on or "")

@@ -11,6 +11,7 @@ COMMANDS = {
     "colorize-train": ("training.train", ("torch",)),
     "colorize-export": ("training.export", ("torch", "onnx")),
     "colorize-eval": ("training.evaluate", ("torch",)),
+    "colorize-calibrate": ("training.calibrate", ("torch",)),
 }
 EXIT_NOT_INSTALLED = 2
 
@@ -46,3 +47,7 @@ def export() -> int:
 
 def evaluate() -> int:
     return launch("colorize-eval")
+
+
+def calibrate() -> int:
+    return launch("colorize-calibrate")
