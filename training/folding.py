@@ -9,7 +9,9 @@ of the activations it really sees, so that training mode (batch statistics) star
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
+from itertools import chain
 
 import torch
 from torch import nn
@@ -43,6 +45,31 @@ def fold_batch_norms(model: nn.Module) -> nn.Module:
         setattr(owner, conv_name, fuse_conv_bn_eval(getattr(owner, conv_name), getattr(owner, bn_name)))
         setattr(owner, bn_name, nn.Identity())
     return model
+
+
+class FoldedCopy:
+    """A copy of some frozen modules with their batch norms folded in, for training steps to run instead of them.
+
+    In eval mode a batch norm is an affine map, so the folded copy computes the same function without a
+    normalisation pass after each convolution: with the encoder frozen, about a tenth of a CPU training step. It is
+    made again whenever a tensor of the modules changes (a checkpoint loaded into them, the device or memory format
+    changed), told by each tensor's storage address and version counter. A plain attribute, not a submodule: it is
+    in no state dict, and a deep copy of its owner starts without it."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._copy: nn.ModuleList | None = None
+
+    def of(self, modules: tuple[nn.Module, ...]) -> nn.ModuleList:
+        tensors = chain.from_iterable(chain(module.parameters(), module.buffers()) for module in modules)
+        key = tuple((tensor.data_ptr(), tensor._version) for tensor in tensors)
+        if key != self._key:
+            self._copy = fold_batch_norms(copy.deepcopy(nn.ModuleList(modules))).requires_grad_(False)
+            self._key = key
+        return self._copy
+
+    def __deepcopy__(self, memo: dict) -> FoldedCopy:
+        return FoldedCopy()
 
 
 def _qualified_names(model: nn.Module) -> dict[int, str]:

@@ -145,6 +145,9 @@ class FusionUNet(nn.Module):
         self.bins = AbBins(channels) if ab_bins else None
         self.encoder_frozen = False
         self.encoder_statistics_frozen = False
+        from .folding import FoldedCopy  # folding builds on this module's layers
+
+        self.folded_frozen = FoldedCopy()
 
     def freeze_encoder(self) -> None:
         """Train the decoder only: the encoder and the hint stem that feeds it keep their weights and batch-norm
@@ -175,10 +178,21 @@ class FusionUNet(nn.Module):
                     module.eval()
         return self
 
-    def embed(self, luma: torch.Tensor) -> torch.Tensor:
+    def embed(self, luma: torch.Tensor, classifier: nn.Module | None = None) -> torch.Tensor:
         size = (self.classifier_size, self.classifier_size)
         small = F.interpolate(luma, size=size, mode="bilinear", align_corners=False)
-        return self.classifier.embed(small.expand(-1, 3, -1, -1))
+        return (classifier or self.classifier).embed(small.expand(-1, 3, -1, -1))
+
+    def _frozen_modules(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """(encoder, hint stem, classifier) as this forward pass runs them: while training with the encoder frozen,
+        a copy with their batch norms folded in (``folding.FoldedCopy``: the same function, faster); otherwise, and
+        always in eval mode (validation, export), the modules themselves."""
+        if not (self.encoder_frozen and self.training):
+            return self.encoder, self.hint_stem, self.classifier
+        if isinstance(self.classifier, EfficientNetLite0):
+            return tuple(self.folded_frozen.of((self.encoder, self.hint_stem, self.classifier)))
+        encoder, hint_stem = self.folded_frozen.of((self.encoder, self.hint_stem))  # Inception's batch norms stay
+        return encoder, hint_stem, self.classifier
 
     def forward(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False, annealed: bool = False):
         """ab; with ``bins_inputs`` (a bins model in training): (ab, what its bin logits are computed from at half
@@ -194,9 +208,10 @@ class FusionUNet(nn.Module):
 
     def _run(self, lightness, hint_ab, hint_mask, bins_inputs: bool = False, annealed: bool = False):
         luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
-        stem = self.encoder.stem(luma.expand(-1, 3, -1, -1)) + self.hint_stem(hints)
-        skips = self.encoder.features(stem)
-        embedding = self.embed(luma)[:, :, None, None].expand(-1, -1, *skips[-1].shape[-2:])
+        encoder, hint_stem, classifier = self._frozen_modules()
+        stem = encoder.stem(luma.expand(-1, 3, -1, -1)) + hint_stem(hints)
+        skips = encoder.features(stem)
+        embedding = self.embed(luma, classifier)[:, :, None, None].expand(-1, -1, *skips[-1].shape[-2:])
         x = self.fusion(torch.cat([skips[-1], embedding], dim=1))
         # Hints join again at stride 2 so that a small dot keeps its place: mean colour, max mask.
         hint_half = torch.cat([F.avg_pool2d(hints[:, :2], 2), F.max_pool2d(hints[:, 2:], 2)], dim=1)
