@@ -163,31 +163,34 @@ def _with_statistics(network: torch.nn.Module) -> torch.nn.Module:
     return network
 
 
-def _frozen_training_forward(generator, inputs, folded: bool):
-    """ab of a training-mode forward pass, through the folded copy or the modules themselves. The two agree to
-    float32 rounding: about 1e-4 of the ab range (up to 110) through a network with these statistics, 1e-8 in
-    float64."""
-    from training.models import FusionUNet
-
-    if folded:
-        return generator(*inputs)
-    unfolded = FusionUNet._frozen_modules
-    try:
-        FusionUNet._frozen_modules = lambda self: (self.encoder, self.hint_stem, self.classifier)
-        return generator(*inputs)
-    finally:
-        FusionUNet._frozen_modules = unfolded
-
-
-def test_a_frozen_encoder_trains_through_a_folded_copy_that_computes_the_same():
-    torch.manual_seed(0)
+def _frozen_bins_generator(seed: int) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
+    """A bins generator with its encoder frozen, in training mode, and inputs for it."""
+    torch.manual_seed(seed)
     generator = _with_statistics(build_generator("fusion-effnet-bins", pretrained=False))
     generator.freeze_encoder()
     generator.train()
-    inputs = (torch.rand(2, 1, 64, 64) * 100, torch.zeros(2, 2, 64, 64), torch.zeros(2, 1, 64, 64))
+    return generator, (torch.rand(2, 1, 64, 64) * 100, torch.zeros(2, 2, 64, 64), torch.zeros(2, 1, 64, 64))
+
+
+def assert_folded_copy_computes_the_same(generator, inputs) -> None:
+    """A training-mode forward pass through the folded copy and through the modules themselves agree to float32
+    rounding: about 1e-4 of the ab range (up to 110) through a network with these statistics (1e-8 in float64)."""
+    from training.models import FusionUNet
+
+    folded = generator(*inputs)
+    through_copy = FusionUNet._frozen_modules
+    try:
+        FusionUNet._frozen_modules = lambda self: (self.encoder, self.hint_stem, self.classifier)
+        unfolded = generator(*inputs)
+    finally:
+        FusionUNet._frozen_modules = through_copy
+    torch.testing.assert_close(folded, unfolded, atol=1e-2, rtol=0)
+
+
+def test_a_frozen_encoder_trains_through_a_folded_copy_that_computes_the_same():
+    generator, inputs = _frozen_bins_generator(0)
     keys = set(generator.state_dict())
-    folded, modules = (_frozen_training_forward(generator, inputs, folded) for folded in (True, False))
-    torch.testing.assert_close(folded, modules, atol=1e-2, rtol=0)
+    assert_folded_copy_computes_the_same(generator, inputs)
     assert set(generator.state_dict()) == keys, "the folded copy is in no checkpoint"
     encoder, _, classifier = generator._frozen_modules()
     assert encoder is not generator.encoder and not any(p.requires_grad for p in encoder.parameters())
@@ -199,15 +202,10 @@ def test_a_frozen_encoder_trains_through_a_folded_copy_that_computes_the_same():
 def test_the_folded_copy_follows_weights_loaded_into_the_frozen_encoder():
     import copy
 
-    torch.manual_seed(1)
-    generator = _with_statistics(build_generator("fusion-effnet-bins", pretrained=False))
-    generator.freeze_encoder()
-    generator.train()
-    inputs = (torch.rand(2, 1, 64, 64) * 100, torch.zeros(2, 2, 64, 64), torch.zeros(2, 1, 64, 64))
+    generator, inputs = _frozen_bins_generator(1)
     generator(*inputs)  # the copy is made from these weights
     other = _with_statistics(build_generator("fusion-effnet-bins", pretrained=False))
     generator.load_state_dict(other.state_dict())  # as --resume or a checkpoint does
-    folded, modules = (_frozen_training_forward(generator, inputs, folded) for folded in (True, False))
-    torch.testing.assert_close(folded, modules, atol=1e-2, rtol=0)
+    assert_folded_copy_computes_the_same(generator, inputs)
     twin = copy.deepcopy(generator)  # an EMA copy starts without the copy and makes its own
     assert twin.folded_frozen is not generator.folded_frozen and twin.folded_frozen._copy is None

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from gimp_plugin.errors import ColorizeError
 from gimp_plugin.model import ColorizationModel, load_model
@@ -37,13 +39,18 @@ MAX_ROUNDS = 6
 
 @dataclass(frozen=True)
 class Photos:
-    truths: list[np.ndarray]
-    grays: list[np.ndarray]
+    """The held-out photos, read again from disk at each reading (a few hundred large photos would not fit in
+    memory at once), and each truth's colorfulness."""
 
-    @property
-    def truth_colorfulness(self) -> np.ndarray:
-        """Each truth's colorfulness."""
-        return np.array([colorfulness(truth) for truth in self.truths])
+    paths: list[Path]
+    max_side: int | None
+    truth_colorfulness: np.ndarray
+
+    def each(self, label: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(truth, gray) of every photo, with a progress bar."""
+        for path in tqdm(self.paths, desc=label, unit="img", leave=False):
+            truth = load_rgb(path, self.max_side)
+            yield truth, to_gray(truth)
 
 
 @dataclass(frozen=True)
@@ -63,15 +70,19 @@ def load_photos(data: list[Path], split: Path | None, max_side: int | None = Non
     if not files:
         raise TrainingError("no photos to calibrate on" + (f" (none of {split} is under the --data folders)"
                                                            if split else ""))  # fmt: skip
-    truths = [load_rgb(path, max_side) for path, _key, _group in files]
-    return Photos(truths, [to_gray(truth) for truth in truths])
+    paths = [path for path, _key, _group in files]
+    truth_cf = np.array([colorfulness(load_rgb(path, max_side)) for path in tqdm(paths, desc="Reading", leave=False)])
+    return Photos(paths, max_side, truth_cf)
 
 
 def read_at(model: ColorizationModel, photos: Photos, saturation: float, render_size: int | None = None) -> Reading:
-    results = [colorize(gray, model, render_size=render_size, saturation=saturation) for gray in photos.grays]
-    model_cf = np.array([colorfulness(result) for result in results])
-    quality = np.mean([psnr(result, truth) for result, truth in zip(results, photos.truths, strict=True)])
-    return Reading(saturation, colorfulness_ratio(model_cf, photos.truth_colorfulness), float(quality), model_cf)
+    model_cf, quality = [], []
+    for truth, gray in photos.each(f"Saturation {saturation:.3f}"):
+        result = colorize(gray, model, render_size=render_size, saturation=saturation)
+        model_cf.append(colorfulness(result))
+        quality.append(psnr(result, truth))
+    ratio = colorfulness_ratio(np.array(model_cf), photos.truth_colorfulness)
+    return Reading(saturation, ratio, float(np.mean(quality)), np.array(model_cf))
 
 
 def find_saturation(read, target: float, tolerance: float = 0.002) -> list[Reading]:
@@ -143,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     gain = round(file_gain * readings[-1].saturation, 2)
     resampled = bootstrap_saturations(readings, photos.truth_colorfulness, args.target)
     low, high = file_gain * np.nanpercentile(resampled, (5, 95))
-    print(f"{len(photos.truths)} photos; the file's gain {file_gain:g}: export with --chroma-gain {gain:g} "
+    print(f"{len(photos.paths)} photos; the file's gain {file_gain:g}: export with --chroma-gain {gain:g} "
           f"(5-95 % of photo resamples: {low:.2f} to {high:.2f})")  # fmt: skip
     return 0
 
