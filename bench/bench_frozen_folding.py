@@ -23,11 +23,7 @@ sys.path.insert(0, str(ROOT))
 from training import train  # noqa: E402
 from training.models import FusionUNet  # noqa: E402
 
-FOLDED = FusionUNet._frozen_modules
-
-
-def unfolded(self: FusionUNet):
-    return self.encoder, self.hint_stem, self.classifier
+FOLDED, UNFOLDED = FusionUNet._frozen_modules, FusionUNet.modules_themselves
 
 
 def main() -> int:
@@ -41,7 +37,7 @@ def main() -> int:
 
     def alternating_step(trainer, batch):
         name = "folded copy" if trainer.step % 2 else "the modules themselves"
-        FusionUNet._frozen_modules = FOLDED if name == "folded copy" else unfolded
+        FusionUNet._frozen_modules = FOLDED if name == "folded copy" else UNFOLDED
         started = time.perf_counter()
         logged = step_once(trainer, batch)
         if trainer.step > 10:  # after the first steps' allocations and the copy's first folding

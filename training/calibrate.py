@@ -30,7 +30,7 @@ from gimp_plugin.pipeline import colorize
 
 from .data import load_rgb
 from .errors import TrainingError
-from .evaluate import _selected, colorfulness, psnr, to_gray
+from .evaluate import colorfulness, psnr, selected_photos, to_gray
 from .from_onnx import chroma_gain
 
 FIRST_SATURATIONS = (1.0, 1.15)  # the two factors the secant starts from
@@ -66,7 +66,7 @@ def colorfulness_ratio(model_cf: np.ndarray, truth_cf: np.ndarray) -> float:
 
 
 def load_photos(data: list[Path], split: Path | None, max_side: int | None = None) -> Photos:
-    files = _selected(data, split, None)
+    files = selected_photos(data, split, None)
     if not files:
         raise TrainingError("no photos to calibrate on" + (f" (none of {split} is under the --data folders)"
                                                            if split else ""))  # fmt: skip

@@ -106,7 +106,8 @@ def contact_sheet(triples: list[tuple[np.ndarray, np.ndarray, np.ndarray]], path
     sheet.save(path)
 
 
-def _selected(data: list[Path], split: Path | None, limit: int | None):
+def selected_photos(data: list[Path], split: Path | None, limit: int | None):
+    """(path, key, group) of the photos under ``data``, only those ``split`` lists when given, at most ``limit``."""
     files = find_files(data)
     if split is not None:
         keys = read_split(split)
@@ -182,7 +183,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     from tqdm import tqdm
 
     model = load_model(args.model, threads=args.threads)
-    files = _selected(args.data, args.split, args.limit)
+    files = selected_photos(args.data, args.split, args.limit)
     if not files:
         raise TrainingError("no images found")
     rows, sweep, sheet, skipped = [], defaultdict(list), [], []

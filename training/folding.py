@@ -52,10 +52,9 @@ class FoldedCopy:
 
     In eval mode a batch norm is an affine map, so the folded copy computes the same function without a
     normalisation pass after each convolution: with the encoder frozen, a CPU training step takes 7-8 % less
-    (bench/bench_frozen_folding.py). It is
-    made again whenever a tensor of the modules changes (a checkpoint loaded into them, the device or memory format
-    changed), told by each tensor's storage address and version counter. A plain attribute, not a submodule: it is
-    in no state dict, and a deep copy of its owner starts without it."""
+    (bench/bench_frozen_folding.py). It is made again whenever a tensor of the modules changes (a checkpoint loaded
+    into them, the device or memory format changed), told by each tensor's storage address and version counter. A
+    plain attribute, not a submodule: it is in no state dict, and a deep copy of its owner starts without it."""
 
     def __init__(self) -> None:
         self._key: tuple | None = None

@@ -183,12 +183,16 @@ class FusionUNet(nn.Module):
         small = F.interpolate(luma, size=size, mode="bilinear", align_corners=False)
         return (classifier or self.classifier).embed(small.expand(-1, 3, -1, -1))
 
+    def modules_themselves(self) -> tuple[nn.Module, nn.Module, nn.Module]:
+        """(encoder, hint stem, classifier): what ``_frozen_modules`` folds a copy of."""
+        return self.encoder, self.hint_stem, self.classifier
+
     def _frozen_modules(self) -> tuple[nn.Module, nn.Module, nn.Module]:
         """(encoder, hint stem, classifier) as this forward pass runs them: while training with the encoder frozen,
         a copy with their batch norms folded in (``folding.FoldedCopy``: the same function, faster); otherwise, and
         always in eval mode (validation, export), the modules themselves."""
         if not (self.encoder_frozen and self.training):
-            return self.encoder, self.hint_stem, self.classifier
+            return self.modules_themselves()
         if isinstance(self.classifier, EfficientNetLite0):
             return tuple(self.folded_frozen.of((self.encoder, self.hint_stem, self.classifier)))
         encoder, hint_stem = self.folded_frozen.of((self.encoder, self.hint_stem))  # Inception's batch norms stay
