@@ -49,6 +49,8 @@ class Config:
     hint_dense_share: float = 0.0
     bins_temperature: float = 0.5
     bins_rebalance: float = 0.0
+    target_saturation: float = 1.0
+    drop_least_colorful: float = 0.0
     ema_decay: float = 0.999
     seed: int = 0
     device: str = "auto"
@@ -124,6 +126,11 @@ HELP = {
     "by it: lower leans towards the likeliest bin, 1 is the plain mean); validation and colorize-export use it",
     "bins_rebalance": "a bins preset's class rebalancing (Zhang et al.'s 1 - lambda): weigh each pixel by the "
     "rarity of its true colour, so the distribution leans away from gray; 0 off, 0.5 Zhang's (strong)",
+    "target_saturation": "scale the true a*, b* of the training crops by this (DDColor and BigColor: 1.2), so the "
+    "model learns livelier colours than its photos' averages; hints are drawn from the scaled colours too, so a dot "
+    "is still followed as given",
+    "drop_least_colorful": "leave out this share of the training photos, those of the lowest mean chroma (BigColor: "
+    "0.1): dull photos teach the model to paint dull colours",
     "time_limit": "seconds: fit the run's length and schedule to them from the speed measured as it goes",
     "compile": "run the training network through torch.compile (a minute or more of compiling first; measure it "
     "with bench/bench_training.py before a long run)",
@@ -188,7 +195,8 @@ RANGES = {
     "gan_steps": (0, None, True), "gan_lr": (0, 1, False), "gan_weight": (0, None, True),
     "colorfulness_weight": (0, None, True), "perceptual_weight": (0, None, True), "hint_probability": (0, 1, True),
     "hint_max_points": (1, None, True), "hint_dense_share": (0, 1, True), "ema_decay": (0, 1, True),
-    "bins_temperature": (0, 10, False), "bins_rebalance": (0, 1, True),
+    "bins_temperature": (0, 10, False), "bins_rebalance": (0, 1, True), "target_saturation": (0, 4, False),
+    "drop_least_colorful": (0, 1, True),
     "val_count": (0, None, True),
     "cache_side": (0, None, True), "workers": (0, 64, True), "folder_power": (0, 4, True),
     "crop_min_area": (0, 1, False), "encoder_lr_scale": (0, 10, True), "log_every": (1, None, True),

@@ -38,6 +38,7 @@ class Photo:
     key: str  # path relative to its --data root: the name used in split files
     group: str  # top-level folder under the root, for per-folder sampling weights
     pixels: np.ndarray | None = None  # cached RGB uint8, short side at most the cache side
+    chroma: float = 0.0  # mean Lab chroma, measured when scanned
 
 
 @dataclass
@@ -94,9 +95,10 @@ def _inspect(entry: tuple[Path, str, str], cache_side: int | None):
         return "unreadable", key, str(error)
     if min(pixels.shape[:2]) < 8:
         return "unreadable", key, "smaller than 8 pixels"
-    if mean_chroma(pixels) < MIN_MEAN_CHROMA:
+    chroma = mean_chroma(pixels)
+    if chroma < MIN_MEAN_CHROMA:
         return "gray", key, None
-    return "ok", Photo(path, key, group, pixels if cache_side else None), None
+    return "ok", Photo(path, key, group, pixels if cache_side else None, chroma), None
 
 
 def scan(roots: list[Path], cache_side: int | None = None, workers: int = 2, progress: bool = True) -> ScanReport:
@@ -123,6 +125,15 @@ def scan(roots: list[Path], cache_side: int | None = None, workers: int = 2, pro
             f"({len(entries)} image file(s) found, {len(report.unreadable)} unreadable, {len(report.gray)} near-gray)"
         )
     return report
+
+
+def without_least_colorful(photos: list[Photo], share: float) -> list[Photo]:
+    """The photos less the ``share`` of lowest mean chroma (ties by key, so the choice is stable), in their order."""
+    count = int(len(photos) * share)
+    if count == 0:
+        return photos
+    dullest = {p.key for p in sorted(photos, key=lambda p: (p.chroma, p.key))[:count]}
+    return [p for p in photos if p.key not in dullest]
 
 
 def _hash(key: str) -> str:

@@ -1,8 +1,10 @@
 """`colorize-eval`: quality of an ONNX model on color photos turned gray, through the real runtime pipeline.
 
 Metrics, each beside the gray baseline (a* = b* = 0) on the same images: PSNR on 8-bit RGB, colorfulness CF
-(Hasler & Suesstrunk 2003) and its distance to the truth's, and AuC (share of pixels whose ab error is within t,
-averaged over t = 0..150). ``--hints K ...`` sweeps the number of hint points drawn from the truth.
+(Hasler & Suesstrunk 2003) and its distance to the truth's, AuC (share of pixels whose ab error is within t,
+averaged over t = 0..150) and the rebalanced AuC (Zhang et al. 2016: each pixel weighted by 1 / the prior of its true
+ab, so a rare saturated colour counts as much as the common grays). ``--hints K ...`` sweeps the number of hint
+points drawn from the truth.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -30,6 +33,10 @@ from .reference_cases import CASES, reference_path, same_scene
 
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float32)
+# The rebalanced AuC's prior: the evaluated set's true a*, b* in PRIOR_BIN-wide bins over +-PRIOR_LIMIT, smoothed by
+# a Gaussian of PRIOR_SIGMA bins along each axis and floored at PRIOR_FLOOR (Zhang et al. 2016, section 3.1).
+PRIOR_BIN, PRIOR_LIMIT, PRIOR_SIGMA, PRIOR_FLOOR = 10.0, 110.0, 1.0, 1e-6
+PRIOR_SIDE = round(2 * PRIOR_LIMIT / PRIOR_BIN)  # 22 bins along a*, 22 along b*
 
 
 def psnr(result: np.ndarray, truth: np.ndarray) -> float:
@@ -52,6 +59,58 @@ def ab_auc(result: np.ndarray, truth: np.ndarray) -> float:
     error = np.hypot(*(lab_result[..., i] - lab_truth[..., i] for i in (1, 2))).ravel()
     error.sort()
     return float(np.mean(np.searchsorted(error, AUC_THRESHOLDS, side="right") / error.size))
+
+
+@dataclass(frozen=True)
+class ErrorCounts:
+    """One image's ab errors, kept small enough to weigh later by a prior not yet known: for each true-ab bin that
+    occurs, how many of its pixels have an error within each threshold t (cumulative over AUC_THRESHOLDS)."""
+
+    bins: np.ndarray  # [B] flat indices of the true-ab bins present
+    within: np.ndarray  # [B, T] pixels of that bin with error <= t
+    total: np.ndarray  # [B] all pixels of that bin
+
+
+def ab_error_counts(result: np.ndarray, truth: np.ndarray) -> ErrorCounts:
+    """The ab errors of an 8-bit RGB result against the truth, binned by the truth's ab (see ErrorCounts)."""
+    lab_result = color.rgb_to_lab(result.astype(np.float32) / 255)
+    lab_truth = color.rgb_to_lab(truth.astype(np.float32) / 255)
+    error = np.hypot(*(lab_result[..., i] - lab_truth[..., i] for i in (1, 2))).ravel()
+    true_bin = truth_bins(lab_truth[..., 1].ravel(), lab_truth[..., 2].ravel())
+    # error <= t (t an integer) exactly when ceil(error) <= t; errors past the last threshold go to one extra column
+    step = np.minimum(np.ceil(error), len(AUC_THRESHOLDS)).astype(np.int64)
+    bins, inverse = np.unique(true_bin, return_inverse=True)
+    table = np.bincount(inverse * (len(AUC_THRESHOLDS) + 1) + step, minlength=len(bins) * (len(AUC_THRESHOLDS) + 1))
+    table = table.reshape(len(bins), len(AUC_THRESHOLDS) + 1)
+    return ErrorCounts(bins, np.cumsum(table, axis=1)[:, :-1].astype(np.int64), table.sum(axis=1))
+
+
+def truth_bins(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Flat index (a row, b column) of each pixel's true ab in the prior's PRIOR_SIDE x PRIOR_SIDE grid."""
+
+    def index(values: np.ndarray) -> np.ndarray:
+        return np.clip(((values + PRIOR_LIMIT) // PRIOR_BIN).astype(np.int64), 0, PRIOR_SIDE - 1)
+
+    return index(a) * PRIOR_SIDE + index(b)
+
+
+def ab_prior(counts: list[ErrorCounts]) -> np.ndarray:
+    """[PRIOR_SIDE**2] the prior of the true ab over the images' pixels: a smoothed, floored distribution."""
+    histogram = np.zeros(PRIOR_SIDE * PRIOR_SIDE)
+    for image in counts:
+        np.add.at(histogram, image.bins, image.total)
+    histogram = histogram.reshape(PRIOR_SIDE, PRIOR_SIDE) / max(histogram.sum(), 1)
+    offsets = np.arange(PRIOR_SIDE)
+    gaussian = np.exp(-((offsets[:, None] - offsets[None, :]) ** 2) / (2 * PRIOR_SIGMA**2))
+    gaussian /= gaussian.sum(axis=1, keepdims=True)  # each bin's mass is spread, none lost past the grid's edge
+    smoothed = gaussian.T @ histogram @ gaussian
+    return np.maximum(smoothed.ravel(), PRIOR_FLOOR)
+
+
+def rebalanced_auc(image: ErrorCounts, prior: np.ndarray) -> float:
+    """AuC over AUC_THRESHOLDS with each pixel weighted by 1 / prior of its true ab bin, in [0, 1]."""
+    weights = 1.0 / prior[image.bins]
+    return float(np.mean(weights @ image.within / (weights @ image.total)))
 
 
 def to_gray(rgb: np.ndarray) -> np.ndarray:
@@ -118,15 +177,16 @@ def selected_photos(data: list[Path], split: Path | None, limit: int | None):
 def markdown_table(overall: dict, groups: dict[str, dict]) -> str:
     """Per folder and overall: the model beside gray (PSNR, AuC: higher is better) and colorfulness beside truth."""
     lines = [
-        "| images | set | PSNR model | PSNR gray | PSNR gain | AuC model | AuC gray | AuC gain | CF model | CF truth "
-        "| CF / truth |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| images | set | PSNR model | PSNR gray | PSNR gain | AuC model | AuC gray | AuC gain | rebalanced AuC model "
+        "| rebalanced AuC gray | rebalanced AuC gain | CF model | CF truth | CF / truth |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, stats in [*sorted(groups.items()), ("all", overall)]:
         lines.append(
             f"| {stats['count']:.0f} | {name} | {stats['model_psnr']:.2f} | {stats['gray_psnr']:.2f} | "
             f"{stats['model_psnr'] - stats['gray_psnr']:+.2f} | {stats['model_auc']:.4f} | {stats['gray_auc']:.4f} | "
-            f"{stats['model_auc'] - stats['gray_auc']:+.4f} | {stats['model_cf']:.1f} | {stats['truth_cf']:.1f} | "
+            f"{stats['model_auc'] - stats['gray_auc']:+.4f} | {stats['model_rauc']:.4f} | {stats['gray_rauc']:.4f} | "
+            f"{stats['model_rauc'] - stats['gray_rauc']:+.4f} | {stats['model_cf']:.1f} | {stats['truth_cf']:.1f} | "
             f"{stats['model_cf'] / max(stats['truth_cf'], 1e-9):.2f} |"
         )
     return "\n".join(lines)
@@ -186,7 +246,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     files = selected_photos(args.data, args.split, args.limit)
     if not files:
         raise TrainingError("no images found")
-    rows, sweep, sheet, skipped = [], defaultdict(list), [], []
+    rows, sweep, sheet, skipped, errors = [], defaultdict(list), [], [], []
     placed = defaultdict(lambda: defaultdict(list))
     referenced = defaultdict(list)
     by_group = defaultdict(list)
@@ -206,6 +266,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         row.update({f"model_{k}": v for k, v in measure(result, truth).items()})
         row.update({f"gray_{k}": v for k, v in measure(baseline, truth).items()})
         rows.append(row)
+        errors.append((ab_error_counts(result, truth), ab_error_counts(baseline, truth)))
         for count in args.hints:
             hinted = result if count == 0 else run(hints=random_hints(truth, count, seed=index))
             sweep[count].append(psnr(hinted, truth))
@@ -222,6 +283,9 @@ def evaluate(args: argparse.Namespace) -> dict:
             sheet.append((baseline, result, truth))
     if not rows:
         raise TrainingError(f"none of the {len(files)} photos could be read")
+    prior = ab_prior([truth_counts for _, truth_counts in errors])  # the same pixels' truth, whichever result
+    for row, (model_counts, gray_counts) in zip(rows, errors, strict=True):
+        row["model_rauc"], row["gray_rauc"] = rebalanced_auc(model_counts, prior), rebalanced_auc(gray_counts, prior)
     groups = defaultdict(list)
     for row in rows:
         groups[row["group"]].append(row)

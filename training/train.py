@@ -29,6 +29,7 @@ from .models import PatchDiscriminator, ab_bins_of
 from .visual import loss_curves, sample_grid
 
 log = logging.getLogger("colorize.train")
+AB_LIMIT = 110.0  # sRGB's a*, b* stay within about +-110: saturation-boosted targets are clipped there
 BINS_PIXEL_SHARE = 1 / 8  # of the half-resolution pixels a bins model's cross-entropy samples each step
 
 # --time-limit: the speed is measured over CALIBRATION_STEPS steps after CALIBRATION_SKIP warm-up steps (cuDNN's
@@ -95,6 +96,11 @@ class Trainer:
         self.train_photos, self.val_photos = start.validation_split(
             report.photos, config, starting, out, self.is_main, barrier
         )
+        if config.drop_least_colorful:
+            kept = data.without_least_colorful(self.train_photos, config.drop_least_colorful)
+            if self.is_main:
+                log.info("left out the %d least colourful training photos", len(self.train_photos) - len(kept))
+            self.train_photos = kept
         self.scan_report = report
         self.generator = start.generator(config, starting, self.train_photos)
         self.generator = self.generator.to(device).to(memory_format=torch.channels_last)
@@ -199,6 +205,8 @@ class Trainer:
         rgb = rgb_uint8.to(self.device, non_blocking=True).float() / 255
         lab = rgb_to_lab(rgb)
         lightness, ab = lab[:, :1], lab[:, 1:]
+        if self.config.target_saturation != 1:  # before the hints, so a dot still says what the model must paint
+            ab = (ab * self.config.target_saturation).clamp(-AB_LIMIT, AB_LIMIT)
         hint_ab, hint_mask = data.draw_hints(
             ab,
             self.hint_generator,
