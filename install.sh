@@ -8,6 +8,7 @@ VENV="$ROOT/.venv"
 PYTHON="${PYTHON:-python3}"
 GPU=0
 DEV=0
+CLUSTER=0
 GIMP=1
 GIMP_DIRS=()
 UNINSTALL=0
@@ -25,6 +26,8 @@ Options:
   --python PY      Python 3.10+ to build it with (default: python3, or \$PYTHON)
   --gpu            use onnxruntime-gpu (CUDA) instead of the CPU onnxruntime
   --dev            also install test and training tools (pytest, ruff, scikit-image, onnx, torch==2.13.0 CPU, ...)
+                   and the cluster extra
+  --cluster        also install Dask distributed, for colorize --cluster (whole archives over many machines)
   --gimp-dir DIR   install the GIMP plug-in into this plug-ins folder (repeatable); default: GIMP 3's folder, and
                    GIMP 2.10's when it exists:
                      Linux    ~/.config/GIMP/3.0/plug-ins            ~/.config/GIMP/2.10/plug-ins
@@ -43,6 +46,7 @@ while [[ $# -gt 0 ]]; do
     --python) PYTHON="$2"; shift 2 ;;
     --gpu) GPU=1; shift ;;
     --dev) DEV=1; shift ;;
+    --cluster) CLUSTER=1; shift ;;
     --gimp-dir) GIMP_DIRS+=("$(realpath -m "$2")"); shift 2 ;;
     --no-gimp) GIMP=0; shift ;;
     --uninstall) UNINSTALL=1; shift ;;
@@ -127,6 +131,7 @@ VENV_PYTHON="$(venv_python)"
 
 extras="cpu"
 [[ $GPU -eq 1 ]] && extras="gpu"
+[[ $CLUSTER -eq 1 ]] && extras="$extras,cluster"
 [[ $DEV -eq 1 ]] && extras="$extras,dev,train"
 stamp="$VENV/.colorize-install-stamp"
 wanted="$extras $(cat "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"

@@ -10,24 +10,38 @@ import sys
 from pathlib import Path
 
 from . import __version__, reference
-from .batch import plan_outputs
+from .batch import BatchPlan, Shard
+from .contract import MAX_RENDER_SIZE
 from .errors import ColorizeError, InputError
-from .hints import read_hints
+from .files import DONE_BEFORE, FAILED, WRITTEN, Outcome, Settings, run_task
 from .image_io import read_image
-from .image_write import write_image
 from .model import DEVICES, ColorizationModel, load_model
-from .pipeline import colorize, render_shape
-from .suggest import MAX_SUGGESTIONS, dots_image, opaque_pixels, suggest_from
-from .uncertainty import analyse, heat_map
+from .report import Report
+from .suggest import MAX_SUGGESTIONS
+from .terminal import printable
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")  # formats that keep a hint image's transparency
 
 
+MAX_SATURATION = 10.0  # far past any use (4 already paints neon); beyond it the arithmetic stops meaning anything
+MIN_RENDER_SIZE = 32  # below this the network sees a few cells of the photo: a flat wash
+
+
 def _saturation(text: str) -> float:
     value = float(text)
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number from 0 up (1 = as predicted)")
+    if not math.isfinite(value) or not 0 <= value <= MAX_SATURATION:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number from 0 to {MAX_SATURATION:g} (1 = as predicted)")
+    return value
+
+
+def _render_size(text: str) -> int:
+    value = int(text)
+    if not MIN_RENDER_SIZE <= value <= MAX_RENDER_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give {MIN_RENDER_SIZE} to {MAX_RENDER_SIZE} pixels (the longer side the network sees; the "
+            "model's default suits most photos)"
+        )
     return value
 
 
@@ -38,11 +52,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def _threads(text: str) -> int:
-    value, cores = _positive(text), os.cpu_count() or 1
-    if value > cores:  # thousands of threads would starve the machine and no longer answer Ctrl-C or SIGTERM
-        raise argparse.ArgumentTypeError(f"{text}: this machine has {cores} CPU thread(s); give 1 to {cores}")
-    return value
+def _capped_threads(args: argparse.Namespace) -> None:
+    """More threads than cores only slow the run (thousands would stop it answering Ctrl-C): capped, with a note."""
+    cores = os.cpu_count() or 1
+    if args.threads is not None and args.threads > cores:
+        _say(f"colorize: note: --threads {args.threads}: this machine has {cores} CPU thread(s); using {cores}")
+        args.threads = cores
 
 
 def _suggestion_count(text: str) -> int:
@@ -50,6 +65,23 @@ def _suggestion_count(text: str) -> int:
     if value > MAX_SUGGESTIONS:
         raise argparse.ArgumentTypeError(f"{text}: give 1 to {MAX_SUGGESTIONS} points")
     return value
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _cluster(text: str) -> str:
+    from .cluster import parse_address
+
+    try:
+        parse_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _file_path(text: str) -> Path:
@@ -63,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="colorize",
         description="Colorize black-and-white photos with an ONNX model. Luminance is kept exactly; "
         "only color is added.",
-        epilog="Examples:\n  colorize photo.jpg -o photo_color.png\n  colorize scans/ more.tif -o colorized/",
+        epilog="Examples:\n  colorize photo.jpg -o photo_color.png\n  colorize scans/ more.tif -o colorized/\n"
+        "  colorize archive/ -o colorized/ --report run.jsonl --shard 3/100",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("inputs", nargs="+", type=_file_path, help="image files and/or folders (searched recursively)")
@@ -72,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--model", type=_file_path, help="ONNX model (default: the shipped model, or $COLORIZE_MODEL)")
     parser.add_argument(
-        "--render-size", type=_positive, help="longer side the model runs at: higher is slower, sometimes better"
+        "--render-size", type=_render_size, help="longer side the model runs at: higher is slower, sometimes better"
     )
     parser.add_argument("--saturation", type=_saturation, default=1.0, help="scale the predicted color (0 = gray)")
     parser.add_argument(
@@ -101,57 +134,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", help="output extension for folder runs, e.g. png (default: keep the input's)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
-    parser.add_argument("--threads", type=_threads, help="CPU threads (default: all cores, at most 4 for pre/post)")
-    parser.add_argument("--overwrite", action="store_true", help="replace output files that already exist")
+    parser.add_argument("--threads", type=_positive, help="CPU threads (default: all cores, at most 4 for pre/post)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="redo photos whose output already exists (by default they count as done before, so a "
+                        "batch run again after a crash or with new scans does only what is left)")  # fmt: skip
+    archive = parser.add_argument_group("whole archives")
+    archive.add_argument("--report", type=_file_path, metavar="FILE.jsonl",
+                         help="append one JSON line per input (input, output, status, message, seconds) as the run "
+                         "goes")  # fmt: skip
+    archive.add_argument("--shard", type=_shard, metavar="I/N", default=Shard(),
+                         help="do only share I of N (0 <= I < N), chosen by a stable hash of each input's path: N "
+                         "runs together do every photo once, e.g. a Slurm array's "
+                         "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")  # fmt: skip
+    archive.add_argument("--cluster", type=_cluster, metavar="ADDRESS",
+                         help="run on Dask distributed: local, local:N (N worker processes here) or the address of a "
+                         "running scheduler, tcp://HOST:PORT (needs ./install.sh --cluster)")  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only; no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {__version__}")
     return parser
 
 
-def colorize_file(source: Path, destination: Path, model: ColorizationModel, args: argparse.Namespace) -> list[str]:
-    """Colorize one file (or, with --suggest-hints, write its suggested hint dots); returns notes for the user.
-    Raises ColorizeError on failure."""
-    for target in (destination, args.uncertainty_map):
-        if target is not None and target.exists() and not args.overwrite:
-            raise InputError(f"{target} exists; pass --overwrite to replace it")
-    loaded = read_image(source)
-    hints = None
-    if args.hints is not None:
-        height, width = loaded.pixels.shape[:2]
-        hints = read_hints(args.hints, render_shape(height, width, args.render_size or model.info.default_render_size))
-    notes = list(loaded.notes)
-    if args.references:
-        hints, carried, share = reference.hints_for(loaded.pixels, model, args.references, hints, args.render_size,
-                                                    args.threads)  # fmt: skip
-        if not carried:
-            notes.append(f"the reference matched too little of this photo ({share:.0%} of it); colorized without it")
-    if args.suggest_hints or args.uncertainty_map:
-        analysis = analyse(loaded.pixels, model, render_size=args.render_size, hints=hints, threads=args.threads)
-        if args.uncertainty_map:
-            write_image(args.uncertainty_map, heat_map(analysis), overwrite=args.overwrite)
-        if args.suggest_hints:
-            suggestions = suggest_from(analysis, args.suggest_hints)
-            write_image(destination, dots_image(suggestions, where=opaque_pixels(loaded.pixels)),
-                        overwrite=args.overwrite)  # fmt: skip
-            placed, asked = len(suggestions.points), args.suggest_hints
-            return [*notes, *([f"only {placed} of {asked} points fit this photo"] if placed < asked else [])]
-    result = colorize(
-        loaded.pixels,
-        model,
-        render_size=args.render_size,
-        saturation=args.saturation,
-        hints=hints,
-        threads=args.threads,
-    )
-    del loaded.pixels  # the input's memory is free before the output is encoded
-    write_image(destination, result, overwrite=args.overwrite, icc_profile=loaded.icc_profile)
-    return notes
-
-
-def _load_reference(path: Path, model: ColorizationModel, args: argparse.Namespace) -> reference.Reference:
+def _load_reference(path: Path, model: ColorizationModel, render_size: int | None) -> reference.Reference:
     """A --reference photo, read (its color profile applied) and prepared once, before any photo is done."""
     loaded = read_image(path, what=f"the reference {path}")
-    return reference.prepare_reference(loaded.pixels, model, args.render_size, name=f"the reference {path}")
+    return reference.prepare_reference(loaded.pixels, model, render_size, name=f"the reference {path}")
+
+
+def _settings(args: argparse.Namespace, references: list[reference.Reference]) -> Settings:
+    return Settings(render_size=args.render_size, saturation=args.saturation, hints=args.hints,
+                    references=tuple(references), suggest_hints=args.suggest_hints,
+                    uncertainty_map=args.uncertainty_map, threads=args.threads, overwrite=args.overwrite)  # fmt: skip
 
 
 def _check_single_input_options(args: argparse.Namespace) -> None:
@@ -164,21 +176,35 @@ def _check_single_input_options(args: argparse.Namespace) -> None:
         raise InputError(f"--suggest-hints writes a transparent hint image: name -o with one of "
                          f"{', '.join(ALPHA_EXTENSIONS)}, not {args.output.name}")  # fmt: skip
     if args.uncertainty_map is not None:
-        kept = [*args.inputs, *([args.hints] if args.hints else []), args.output]
-        if any(args.uncertainty_map.resolve() == path.resolve() for path in kept):
-            raise InputError(f"--uncertainty-map {args.uncertainty_map} is the input, the hint image or the output; "
-                             "name another file")  # fmt: skip
+        kept = [*args.inputs, *([args.hints] if args.hints else []), *(args.reference or []), args.output]
+        if any(_same_path(args.uncertainty_map, path) for path in kept):
+            raise InputError(f"--uncertainty-map {args.uncertainty_map} is the input, the hint image, a reference or "
+                             "the output; name another file")  # fmt: skip
+    for flag, path in [("--hints", args.hints), *(("--reference", path) for path in args.reference or [])]:
+        if path is not None and path.is_dir():
+            what = "one RGBA hint image" if flag == "--hints" else "one color photo (repeat --reference for several)"
+            raise InputError(f"{flag} {path} is a folder; give {what}")
 
 
-def _progress(pairs: list, quiet: bool):
-    if quiet or len(pairs) < 2:
-        return pairs
+def _same_path(first: Path, second: Path) -> bool:
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _progress_bar(total: int, quiet: bool):
+    if quiet or total < 2:
+        return None
     from tqdm import tqdm
 
-    return tqdm(pairs, unit="image", desc="Colorizing", file=sys.stderr)
+    return tqdm(total=total, unit="image", desc="Colorizing", file=sys.stderr)
 
 
 def _say(message: str) -> None:
+    message = printable(message)  # names and profile descriptions come from files: no escape reaches the terminal
     try:
         from tqdm import tqdm
 
@@ -204,26 +230,56 @@ def _stop_on_signals() -> None:
             signal.signal(getattr(signal, name), stop)
 
 
-def _run(pairs, model, args, failures: list[str]) -> None:
-    for source, destination in _progress(pairs, args.quiet):
-        try:
-            notes = colorize_file(source, destination, model, args)
-        except ColorizeError as error:
-            failures.append(str(error))
-            _say(f"colorize: skipped {source}: {error}")
-            continue
-        except MemoryError:
-            failures.append(f"{source}: out of memory")
-            _say(f"colorize: skipped {source}: out of memory; try a smaller image or fewer --threads")
-            continue
-        except OSError as error:  # anything the file layers did not put in words
-            failures.append(f"{source}: {error}")
-            _say(f"colorize: skipped {source}: {error.strerror or error}")
-            continue
-        for note in notes:
-            _say(f"colorize: note: {source}: {note}")
-        if not args.quiet and len(pairs) == 1:
-            print(f"{source} -> {destination}", file=sys.stderr)
+class Tally:
+    """Counts, reports and prints each input's outcome as it comes."""
+
+    def __init__(self, report: Report | None, progress, single: bool, quiet: bool):
+        self.report, self.progress, self.single, self.quiet = report, progress, single, quiet
+        self.counts = {WRITTEN: 0, DONE_BEFORE: 0, FAILED: 0}
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.counts[outcome.status] += 1
+        if self.report is not None:
+            self.report.add(outcome)
+        if outcome.status == FAILED:
+            source = f"{outcome.input}: " if not outcome.message.startswith(outcome.input) else ""
+            _say(f"colorize: skipped {source}{outcome.message}")
+        for note in outcome.notes:
+            _say(f"colorize: note: {outcome.input}: {note}")
+        if outcome.status == WRITTEN and self.single and not self.quiet:
+            print(printable(f"{outcome.input} -> {outcome.output}"), file=sys.stderr)
+        if self.progress is not None:
+            self.progress.update(1)
+
+    def failed(self, source: str, message: str) -> None:
+        self(Outcome(source, None, FAILED, message))
+
+
+def _run_here(tasks, model: ColorizationModel, settings: Settings, tally: Tally) -> None:
+    for task in tasks:
+        if task.refused is not None:
+            tally(Outcome(str(task.source), str(task.destination), FAILED, task.refused))
+        else:
+            tally(run_task(task.source, task.destination, model, settings))
+
+
+def _run_on_cluster(tasks, args: argparse.Namespace, settings: Settings, tally: Tally) -> None:
+    from .cluster import file_digest, run_on_cluster
+
+    model = load_model(args.model)  # which file the workers must have: checked by its digest on each
+    spec = {"model_path": str(model.path), "digest": file_digest(model.path), "device": args.device,
+            "threads": args.threads}  # fmt: skip
+
+    def good_ones():
+        for task in tasks:
+            if task.refused is not None:
+                tally(Outcome(str(task.source), str(task.destination), FAILED, task.refused))
+            elif task.destination.exists() and not settings.overwrite:
+                tally(Outcome(str(task.source), str(task.destination), DONE_BEFORE))  # no need to send it
+            else:
+                yield task.source, task.destination
+
+    run_on_cluster(args.cluster, good_ones(), settings, spec, tally)
 
 
 def _reopen_closed_streams() -> None:
@@ -234,45 +290,77 @@ def _reopen_closed_streams() -> None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 - open for the whole process
 
 
+def _summary(tally: Tally, plan: BatchPlan, args: argparse.Namespace) -> int:
+    counts, total = tally.counts, sum(tally.counts.values())
+    if not total and plan.all_shards:
+        _say(f"colorize: none of the {plan.all_shards} input(s) fall in shard {args.shard.index}/{args.shard.count}")
+        return EXIT_OK
+    if not total:
+        print("colorize: error: no images found in the given folders", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    if plan.appeared:
+        _say(f"colorize: note: {plan.appeared} input(s) appeared while the run was planned; run again to do them")
+    if counts[DONE_BEFORE] and not args.quiet:
+        them = "them" if counts[DONE_BEFORE] > 1 else "it"
+        _say(f"colorize: {counts[DONE_BEFORE]} done before (pass --overwrite to redo {them})")
+    if counts[FAILED]:
+        print(f"colorize: {counts[FAILED]} of {total} input(s) failed", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    if not args.quiet and total > 1:
+        print(printable(f"colorize: {counts[WRITTEN]} images written to {args.output}"), file=sys.stderr)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     _reopen_closed_streams()
     args = build_parser().parse_args(argv)
     output_is_folder = args.output.endswith(("/", os.sep))
     args.output = Path(args.output)
     _stop_on_signals()
-    missing = [str(path) for path in args.inputs if not path.exists()]
+    _capped_threads(args)
+    missing = [path for path in args.inputs if not path.exists()]
+    report = None
     try:
         _check_single_input_options(args)
         existing = [path for path in args.inputs if path.exists()]
         protected = (*([args.hints] if args.hints is not None else []), *(args.reference or []))
-        plan = plan_outputs(existing, args.output, args.format, batch=len(args.inputs) > 1,
-                            output_is_folder=output_is_folder, protected=protected)  # fmt: skip
+        plan = BatchPlan(existing, args.output, args.format, batch=len(args.inputs) > 1,
+                         output_is_folder=output_is_folder, protected=protected, shard=args.shard)  # fmt: skip
+        if args.cluster:
+            from .cluster import _import_distributed
+
+            _import_distributed()  # said before the model loads: what to install
         model = load_model(args.model, device=args.device, threads=args.threads)
-        args.references = [_load_reference(path, model, args) for path in args.reference or []]
+        references = [_load_reference(path, model, args.render_size) for path in args.reference or []]
+        report = Report(args.report, existing) if args.report is not None else None
     except ColorizeError as error:
-        print(f"colorize: error: {error}", file=sys.stderr)
+        print(printable(f"colorize: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
-    failures = [f"{path}: no such file or folder" for path in missing] + plan.refused
-    for message in failures:
-        _say(f"colorize: skipped {message}")
     for note in plan.notes:
         _say(f"colorize: note: {note}")
+    settings = _settings(args, references)
+    progress = _progress_bar(plan.total + len(missing), args.quiet)
+    tally = Tally(report, progress, single=plan.total + len(missing) == 1, quiet=args.quiet)
     try:
-        _run(plan.pairs, model, args, failures)
+        for path in missing:
+            tally.failed(str(path), f"{path}: no such file or folder")
+        if args.cluster:
+            _run_on_cluster(plan.tasks(), args, settings, tally)
+        else:
+            _run_here(plan.tasks(), model, settings, tally)
     except (KeyboardInterrupt, Stopped) as stop:
-        print(f"colorize: stopped ({stop or 'interrupted'}); finished outputs are kept, no partial file is left",
+        print(f"colorize: stopped ({str(stop) or 'interrupted'}); finished outputs are kept, no partial file is left",
               file=sys.stderr)  # fmt: skip
         return 128 + stop.number if isinstance(stop, Stopped) else EXIT_INTERRUPTED
-    total = len(plan.pairs) + len(missing) + len(plan.refused)
-    if not total:
-        print("colorize: error: no images found in the given folders", file=sys.stderr)
-        return EXIT_SOME_FAILED
-    if failures:
-        print(f"colorize: {len(failures)} of {total} input(s) failed", file=sys.stderr)
-        return EXIT_SOME_FAILED
-    if not args.quiet and len(plan.pairs) > 1:
-        print(f"colorize: {len(plan.pairs)} images written to {args.output}", file=sys.stderr)
-    return EXIT_OK
+    except ColorizeError as error:  # the cluster could not be reached or started
+        print(printable(f"colorize: error: {error}"), file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        if progress is not None:
+            progress.close()
+        if report is not None:
+            report.close()
+    return _summary(tally, plan, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,5 +13,9 @@ class InputError(ColorizeError):
     """The image (or hint image, or selection) cannot be colorized as given."""
 
 
+class OutputExists(InputError):
+    """The output file is already there and --overwrite was not given: a batch counts it as done before."""
+
+
 class OutputError(ColorizeError):
     """A result could not be written (a full disk, a read-only folder); nothing was left half-written."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import color
-from .errors import InputError, OutputError
+from .errors import InputError, OutputError, OutputExists
 from .image_io import IMAGE_EXTENSIONS, TIFF_EXTENSIONS
 
 PNG16_BLOCK_ROWS = 256  # rows converted and compressed at a time: memory stays a few MB above the image's own
@@ -112,7 +112,7 @@ def _publish(temporary: str, path: Path, overwrite: bool) -> None:
     try:
         os.link(temporary, path)
     except FileExistsError:
-        raise InputError(f"{path} exists; pass --overwrite to replace it") from None
+        raise OutputExists(f"{path} exists; pass --overwrite to replace it") from None
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
             raise
@@ -120,7 +120,7 @@ def _publish(temporary: str, path: Path, overwrite: bool) -> None:
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
-            raise InputError(f"{path} exists; pass --overwrite to replace it") from None
+            raise OutputExists(f"{path} exists; pass --overwrite to replace it") from None
         os.replace(temporary, path)
     else:
         os.unlink(temporary)
@@ -131,7 +131,7 @@ NAME_MAX_BYTES = 255  # what Linux, macOS and Windows file systems allow for one
 _TEMPORARY_EXTRA_BYTES = len(".") + len(".") + 8 + len(".tmp")  # mkstemp's 8 random characters
 
 
-def _temporary_prefix(name: str) -> str:
+def temporary_prefix(name: str) -> str:
     """``.NAME.``, shortened so that the temporary name fits where the final name fits (a 250-byte name too)."""
     room = NAME_MAX_BYTES - _TEMPORARY_EXTRA_BYTES
     encoded = os.fsencode(name)
@@ -181,11 +181,11 @@ def write_image(
     if suffix not in IMAGE_EXTENSIONS:
         raise InputError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(IMAGE_EXTENSIONS)}")
     if path.exists() and not overwrite:
-        raise InputError(f"{path} exists; pass --overwrite to replace it")
+        raise OutputExists(f"{path} exists; pass --overwrite to replace it")
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
+        descriptor, temporary = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
         with os.fdopen(descriptor, "wb") as handle:
             _encode(pixels, suffix, icc_profile, handle)
             handle.flush()

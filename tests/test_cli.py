@@ -53,11 +53,12 @@ def test_format_changes_the_extension(tmp_path, photos, model_path):
     assert sorted(p.name for p in out.iterdir()) == ["a.tif", "b.tif"]
 
 
-def test_existing_outputs_are_kept_unless_overwrite(tmp_path, photos, model_path):
+def test_existing_outputs_are_kept_as_done_before_unless_overwrite(tmp_path, photos, model_path, capsys):
     out = tmp_path / "out.png"
     out.write_bytes(b"precious")
-    assert run(photos / "a.png", "-o", out, "--model", model_path, "-q") == 1
+    assert run(photos / "a.png", "-o", out, "--model", model_path) == 0
     assert out.read_bytes() == b"precious"
+    assert "1 done before (pass --overwrite to redo it)" in capsys.readouterr().err
     assert run(photos / "a.png", "-o", out, "--model", model_path, "-q", "--overwrite") == 0
     assert out.read_bytes() != b"precious"
 
@@ -137,3 +138,40 @@ def test_unreadable_and_unknown_format(tmp_path, gray_u8):
         read_image(tmp_path / "bad.png")
     with pytest.raises(InputError, match="unknown output format"):
         write_image(tmp_path / "x.xyz", gray_u8)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [("--saturation", "1e37", "0 to 10"), ("--render-size", "10", "32 to 8192"), ("--render-size", "100000", "32 to")],
+)
+def test_out_of_range_settings_are_refused_in_words(tmp_path, photos, model_path, capsys, flag, value, message):
+    with pytest.raises(SystemExit) as stop:
+        run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path, flag, value)
+    assert stop.value.code == cli.EXIT_USAGE and message in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_a_folder_given_as_hints_or_reference_is_named_as_a_folder(tmp_path, photos, model_path, capsys):
+    for flag in ("--hints", "--reference"):
+        assert run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path, flag, photos) == 2
+        assert f"{flag} {photos} is a folder" in capsys.readouterr().err
+
+
+def test_the_uncertainty_map_never_replaces_a_reference(tmp_path, photos, model_path, capsys):
+    reference = tmp_path / "ref.png"
+    Image.fromarray(np.dstack([np.full((40, 56), v, np.uint8) for v in (200, 90, 40)])).save(reference)
+    before = reference.read_bytes()
+    code = run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path, "--reference", reference,
+               "--uncertainty-map", reference, "--overwrite")  # fmt: skip
+    assert code == 2 and reference.read_bytes() == before and "a reference" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_interrupted_not_an_empty_reason(tmp_path, photos, model_path, capsys, monkeypatch):
+    from gimp_plugin import files
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "colorize", interrupted)
+    assert run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path) == cli.EXIT_INTERRUPTED
+    assert "stopped (interrupted)" in capsys.readouterr().err and not (tmp_path / "o.png").exists()

@@ -23,7 +23,7 @@ def run(*args, env=None):
 def test_help_documents_every_flag():
     result = run("--help")
     assert result.returncode == 0
-    for flag in ("--venv", "--python", "--gpu", "--dev", "--gimp-dir", "--no-gimp", "--uninstall"):
+    for flag in ("--venv", "--python", "--gpu", "--dev", "--cluster", "--gimp-dir", "--no-gimp", "--uninstall"):
         assert flag in result.stdout
     assert run("--bogus").returncode == 2
 
