@@ -49,6 +49,15 @@ class Shard:
 
 
 @dataclass(frozen=True)
+class PassedFolder:
+    """A folder whose photos are not in the plan: unreadable (a failure) or a link, not followed (a note)."""
+
+    path: str
+    reason: str
+    unreadable: bool
+
+
+@dataclass(frozen=True)
 class Task:
     """One input and where its result goes; ``refused`` says why it cannot be done (then nothing is written)."""
 
@@ -89,29 +98,40 @@ def _is_image_name(name: str) -> bool:
     return not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def _walk(folder: str, skip: Path | None, relative: str = "") -> Iterator[tuple[str, str, int]]:
+def _walk(
+    folder: str, skip: Path | None, relative: str = "", passed: list[PassedFolder] | None = None
+) -> Iterator[tuple[str, str, int]]:
     """(path, path relative to the first folder, identity) of the image files under ``folder``, in a stable order:
     a folder's files by name, then its subfolders by name. Strings and one directory read per folder, no stat per
-    file (a million inputs plan in seconds); hidden entries and the folder ``skip`` are left out."""
+    file (a million inputs plan in seconds); hidden entries and the folder ``skip`` are left out. Subfolders that
+    cannot be read, and links to folders (not followed: a link may lead back up, or out of the archive), are
+    appended to ``passed`` with the reason."""
     try:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
         device = os.stat(folder).st_dev
-    except OSError:
+    except OSError as error:
+        if passed is not None:
+            reason = f"cannot read this folder ({error.strerror or error}): its photos were not done"
+            passed.append(PassedFolder(folder, reason, unreadable=True))
         return
     folders = []
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_dir():  # follows links, as os.walk lists them; it does not descend into linked folders
-            if not entry.is_symlink() and not (skip and _inside(_resolved(Path(entry.path)), skip)):
+        if entry.is_dir():
+            if entry.is_symlink():
+                if passed is not None:
+                    reason = "a link to a folder, not followed: name it as an input to include it"
+                    passed.append(PassedFolder(entry.path, reason, unreadable=False))
+            elif not (skip and _inside(_resolved(Path(entry.path)), skip)):
                 folders.append(entry)
         elif _is_image_name(entry.name) and entry.is_file():
             identity = _identity(entry.path) if entry.is_symlink() else hash((device, entry.inode()))
             if identity is not None:
                 yield entry.path, relative + entry.name, identity
     for entry in folders:
-        yield from _walk(entry.path, skip, relative + entry.name + "/")
+        yield from _walk(entry.path, skip, relative + entry.name + "/", passed)
 
 
 def walk_images(folder: Path, skip: Path | None = None) -> Iterator[Path]:
@@ -160,11 +180,16 @@ class BatchPlan:
         self.inputs, self.output, self.shard = inputs, output, shard
         self.notes: list[str] = []
         self.total = self.appeared = self.all_shards = 0
+        self.passed: list[PassedFolder] = []
+        self._passing: list[PassedFolder] | None = None
         self.folder_output = bool(inputs) and (
             batch or output_is_folder or output.is_dir() or any(path.is_dir() for path in inputs)
         )
         if inputs:
             _check_output_kind(inputs, output, self.folder_output, batch)
+        if inputs and not self.folder_output and self.suffix is not None and output.suffix.lower() != self.suffix:
+            raise InputError(f"-o {output} and --format {extension} name two formats; drop --format (the output's "
+                             "extension chooses the format of a single file)")  # fmt: skip
         self._first_of: dict[int, int] = {}  # output's digest -> its input's identity (_YIELDED once yielded)
         self._input_files: set[int] = set()
         self._protected = {identity for path in protected if (identity := _identity(path)) is not None}
@@ -180,7 +205,7 @@ class BatchPlan:
         skip, root = _resolved(self.output), os.path.abspath(self.output)
         for source in self.inputs:
             if source.is_dir():
-                for path, relative, identity in _walk(os.fspath(source), skip):
+                for path, relative, identity in _walk(os.fspath(source), skip, passed=self._passing):
                     yield path, self._with_suffix(os.path.join(root, relative)), relative, identity
             else:
                 path = os.fspath(source)
@@ -200,6 +225,7 @@ class BatchPlan:
 
     def _check(self) -> None:
         collisions, examples = 0, []
+        self._passing = self.passed  # the check's walk says which folders it passed by; the second walk does not
         self._stale: dict[str, dict[str, list[str]]] = {}
         for source, destination, key, identity in self._candidates():
             self._input_files.add(identity)
@@ -220,6 +246,7 @@ class BatchPlan:
                 self._plan_folder(folder)
                 self._remove_stale_temporaries(folder, name)
         self._stale.clear()
+        self._passing = None
         if collisions:
             shown = "; ".join(f"{source} and another input -> {destination}" for destination, source in examples)
             more = f" (and {collisions - len(examples)} more)" if collisions > len(examples) else ""

@@ -338,12 +338,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     for note in plan.notes:
         _say(f"colorize: note: {note}")
+    for folder in plan.passed:
+        if not folder.unreadable:
+            _say(f"colorize: note: {folder.path}: {folder.reason}")
     settings = _settings(args, references)
     progress = _progress_bar(plan.total + len(missing), args.quiet)
     tally = Tally(report, progress, single=plan.total + len(missing) == 1, quiet=args.quiet)
     try:
         for path in missing:
             tally.failed(str(path), f"{path}: no such file or folder")
+        for folder in plan.passed:
+            if folder.unreadable:
+                tally.failed(folder.path, f"{folder.path}: {folder.reason}")
         if args.cluster:
             _run_on_cluster(plan.tasks(), args, settings, tally)
         else:

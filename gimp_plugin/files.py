@@ -105,4 +105,6 @@ def run_task(source: Path, destination: Path, model: ColorizationModel, settings
         return outcome(FAILED, f"{source}: out of memory; try a smaller image or fewer --threads")
     except OSError as error:  # anything the file layers did not put in words
         return outcome(FAILED, f"{source}: {error.strerror or error}")
+    except Exception as error:  # a fault of ours on this photo: said and reported, and the batch goes on
+        return outcome(FAILED, f"{source}: internal error ({type(error).__name__}: {error}); please report it")
     return outcome(WRITTEN, "; ".join(notes), notes)

@@ -78,6 +78,19 @@ def _encode(pixels: np.ndarray, suffix: str, icc_profile: bytes | None, handle) 
     image.save(handle, format=Image.registered_extensions()[suffix], **options)
 
 
+# The largest side each format holds (WebP's bitstream; libjpeg's JPEG_MAX_DIMENSION).
+MAX_SIDE_OF_FORMAT = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
+
+
+def _too_large_for_format(path: Path, suffix: str, pixels: np.ndarray) -> str | None:
+    limit = MAX_SIDE_OF_FORMAT.get(suffix)
+    height, width = pixels.shape[:2]
+    if limit is None or max(height, width) <= limit:
+        return None
+    return (f"cannot write {path}: {suffix[1:].upper()} holds at most {limit} pixels a side, and this image is "
+            f"{width} x {height}; choose another format (--format png or tif)")  # fmt: skip
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
@@ -182,6 +195,8 @@ def write_image(
         raise InputError(f"{path}: unknown output format {suffix!r}; use one of {', '.join(IMAGE_EXTENSIONS)}")
     if path.exists() and not overwrite:
         raise OutputExists(f"{path} exists; pass --overwrite to replace it")
+    if (too_large := _too_large_for_format(path, suffix, pixels)) is not None:
+        raise OutputError(too_large)
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

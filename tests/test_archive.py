@@ -141,3 +141,42 @@ def test_printable_keeps_letters_and_escapes_the_rest():
     assert printable("Ångström 写真.png") == "Ångström 写真.png"
     assert printable("a\x00b\x1b[2Jc\u202ed") == "a\\x00b\\x1b[2Jc\\u202ed"
     assert printable(os.fsdecode(b"caf\xe9.png")) == "caf\\xe9.png"
+
+
+def test_an_unreadable_folder_fails_by_name_and_the_rest_is_done(archive, tmp_path, model_path, capsys, monkeypatch):
+    locked = archive / "locked"
+    locked.mkdir()
+    real_scandir = os.scandir
+
+    def scandir(path):  # root reads any folder: a folder it cannot read is made by refusing it here
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert run(archive, "-o", tmp_path / "out", "--model", model_path, "-q") == 1
+    assert "locked: cannot read this folder (Permission denied)" in capsys.readouterr().err
+    assert len(_outputs(tmp_path / "out")) == 6
+
+
+def test_a_linked_folder_is_named_in_a_note(archive, tmp_path, model_path, capsys):
+    (archive / "elsewhere").symlink_to(tmp_path / "nowhere-in-particular", target_is_directory=True)
+    (tmp_path / "nowhere-in-particular").mkdir()
+    assert run(archive, "-o", tmp_path / "out", "--model", model_path) == 0
+    assert "elsewhere: a link to a folder, not followed" in capsys.readouterr().err
+
+
+def test_a_photo_too_large_for_its_format_fails_alone(tmp_path, model_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(np.full((1, 17000), 120, np.uint8)).save(folder / "a_strip.png")
+    Image.fromarray(np.full((20, 30), 120, np.uint8)).save(folder / "b_small.png")
+    assert run(folder, "-o", tmp_path / "out", "--format", "webp", "--model", model_path, "-q") == 1
+    assert "WEBP holds at most 16383 pixels a side" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["b_small.webp"]
+
+
+def test_a_single_output_and_format_that_disagree_are_refused(tmp_path, model_path, gray_u8, capsys):
+    Image.fromarray(gray_u8).save(tmp_path / "a.png")
+    assert run(tmp_path / "a.png", "-o", tmp_path / "single.webp", "--format", "jpg", "--model", model_path) == 2
+    assert "name two formats" in capsys.readouterr().err and not list(tmp_path.glob("single.*"))

@@ -453,3 +453,23 @@ def test_a_run_from_other_weights_keeps_its_start_to_average_with_its_end(tmp_pa
     out = tmp_path / "halfway"
     assert soup.main([str(tmp_path / "second" / "start.pt"), str(tmp_path / "second"), "-o", str(out)]) == 0
     assert (out / "last.pt").is_file()
+
+
+def test_the_least_colourful_photos_are_left_out_stably():
+    photos = [data.Photo(Path(f"{key}.png"), key, "g", chroma=chroma)
+              for key, chroma in [("a", 9.0), ("b", 2.5), ("c", 30.0), ("d", 2.5), ("e", 14.0)]]  # fmt: skip
+    assert [p.key for p in data.without_least_colorful(photos, 0.4)] == ["a", "c", "e"]
+    assert data.without_least_colorful(photos, 0.1) == photos, "a share under one photo leaves them all"
+
+
+def test_saturation_boosted_targets_scale_the_truth_and_its_hints_alike(tmp_path):
+    trainer = tiny_gan_trainer(tmp_path, max_steps=4, critic_steps=0, gan_steps=0)
+    rgb = one_batch(trainer)
+    trainer.config.hint_probability = 1.0
+    trainer.hint_generator.manual_seed(0)
+    _, plain_ab, plain_hints, plain_mask = trainer.prepare_batch(rgb)
+    trainer.config.target_saturation = 1.2
+    trainer.hint_generator.manual_seed(0)
+    _, ab, hints, mask = trainer.prepare_batch(rgb)
+    assert torch.allclose(ab, (plain_ab * 1.2).clamp(-110, 110))
+    assert torch.equal(mask, plain_mask) and torch.allclose(hints, plain_hints * 1.2, atol=1e-4)

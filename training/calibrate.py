@@ -8,8 +8,8 @@ by the secant method. The gain to export with is that factor times the gain alre
 
 Calibrate on photos like the ones the model is for: ``training/val_scenes.txt`` holds the held-out split's
 general-scene photos (the folders ``shared/data/SOURCES.md`` counts as scenes), which the whole split, with its
-faces and pets, leaves short of color on streets and interiors. The default target is the release gate's bar, 0.6 x
-the truth's colorfulness: the least color the gate allows, since wrong color costs more than too little. A few dozen
+faces and pets, leaves short of color on streets and interiors. The default target is the release gate's bar, 0.8 x
+the truth's colorfulness: the least color the gate allows. A few dozen
 photos give a noisy mean, so the gain's spread over bootstrap resamples of the photos is printed beside it.
 """
 
@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, required=True, help="ONNX model, as colorize-export wrote it")
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of held-out color photos")
     parser.add_argument("--split", type=Path, help="calibrate only on the photos this split file lists")
-    parser.add_argument("--target", type=float, default=0.6,
-                        help="share of the truth's colorfulness to reach (default 0.6: the gate's bar)")  # fmt: skip
+    parser.add_argument("--target", type=float, default=0.8,
+                        help="share of the truth's colorfulness to reach (default 0.8: the release gate's bar)")  # fmt: skip
     parser.add_argument("--render-size", type=int, help="render size (default: the model's)")
     parser.add_argument("--max-side", type=int, help="shrink photos so the short side is at most this")
     parser.add_argument("--threads", type=int)

@@ -201,7 +201,7 @@ class Trainer:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.amp)
         return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
 
-    def _batch(self, rgb_uint8: torch.Tensor):
+    def prepare_batch(self, rgb_uint8: torch.Tensor):
         rgb = rgb_uint8.to(self.device, non_blocking=True).float() / 255
         lab = rgb_to_lab(rgb)
         lightness, ab = lab[:, :1], lab[:, 1:]
@@ -232,7 +232,7 @@ class Trainer:
         return terms
 
     def train_step(self, rgb_uint8: torch.Tensor) -> dict[str, float]:
-        lightness, ab, hint_ab, hint_mask = self._batch(rgb_uint8)
+        lightness, ab, hint_ab, hint_mask = self.prepare_batch(rgb_uint8)
         phase = self.phase()
         self.train_g.train(phase != "critic")
         if phase == "gan":  # NoGAN's last phase runs at a low, constant learning rate
