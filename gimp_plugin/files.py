@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from . import reference
 from .errors import ColorizeError, InputError, OutputExists
 from .hints import read_hints
@@ -19,7 +21,7 @@ from .image_write import write_image
 from .model import ColorizationModel
 from .pipeline import colorize, render_shape
 from .suggest import dots_image, opaque_pixels, suggest_from
-from .uncertainty import analyse, heat_map
+from .uncertainty import PALETTE, analyse, heat_map, heat_map_top
 
 WRITTEN, DONE_BEFORE, FAILED = "written", "done-before", "failed"
 
@@ -63,7 +65,7 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, set
         height, width = loaded.pixels.shape[:2]
         size = settings.render_size or model.info.default_render_size
         hints = read_hints(settings.hints, render_shape(height, width, size))
-    notes = list(loaded.notes)
+    notes = [*loaded.notes, *_notes_on_what_is_lost(loaded.pixels, destination)]
     if settings.references:
         hints, carried, share = reference.hints_for(loaded.pixels, model, list(settings.references), hints,
                                                     settings.render_size, settings.threads)  # fmt: skip
@@ -73,7 +75,10 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, set
         analysis = analyse(loaded.pixels, model, render_size=settings.render_size, hints=hints,
                            threads=settings.threads)  # fmt: skip
         if settings.uncertainty_map:
-            write_image(settings.uncertainty_map, heat_map(analysis), overwrite=settings.overwrite)
+            top = heat_map_top(analysis)
+            write_image(
+                settings.uncertainty_map, with_legend(heat_map(analysis, top), top), overwrite=settings.overwrite
+            )
         if settings.suggest_hints:
             suggestions = suggest_from(analysis, settings.suggest_hints)
             write_image(destination, dots_image(suggestions, where=opaque_pixels(loaded.pixels)),
@@ -85,6 +90,50 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, set
     del loaded.pixels  # the input's memory is free before the output is encoded
     write_image(destination, result, overwrite=settings.overwrite, icc_profile=loaded.icc_profile)
     return notes
+
+
+COLOR_PHOTO_CHROMA = 6.0  # mean |R - G| + |G - B| (8-bit scale) above which a photo has colours of its own
+
+
+def _notes_on_what_is_lost(pixels: np.ndarray, destination: Path) -> list[str]:
+    """What the user should know the result will not keep: a colour photo's own colours, JPEG's missing alpha."""
+    notes = []
+    if pixels.ndim == 3 and pixels.shape[2] >= 3:
+        step = max(1, max(pixels.shape[:2]) // 256)
+        sample = pixels[::step, ::step, :3].astype(np.float32) * (255.0 / np.iinfo(pixels.dtype).max
+                                                                  if pixels.dtype.kind == "u" else 255.0)  # fmt: skip
+        spread = np.abs(sample[..., 0] - sample[..., 1]) + np.abs(sample[..., 1] - sample[..., 2])
+        if float(spread.mean()) > COLOR_PHOTO_CHROMA:
+            notes.append(
+                "this photo has colours of its own (a tint, or a colour photo): they were replaced, only "
+                "its lightness was kept"
+            )
+    has_alpha = pixels.ndim == 3 and pixels.shape[2] in (2, 4)
+    if has_alpha and destination.suffix.lower() in (".jpg", ".jpeg"):
+        notes.append("JPEG has no transparency: the alpha channel was dropped (PNG, TIFF and WebP keep it)")
+    return notes
+
+
+def with_legend(picture: np.ndarray, top: float) -> np.ndarray:
+    """The heat map with a legend strip below it: the palette from 'sure' (black) to 'unsure' (pale yellow), and
+    the expected colour error the brightest stands for."""
+    from PIL import Image, ImageDraw
+
+    width = picture.shape[1]
+    height = max(16, min(48, width // 12))
+    strip = np.repeat(PALETTE[np.linspace(0, 255, width).astype(np.uint8)][None], height, axis=0)
+    legend = Image.fromarray(np.ascontiguousarray(strip))
+    draw, size = ImageDraw.Draw(legend), max(8, height // 2)
+    try:
+        from PIL import ImageFont
+
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow before 10.1 has one default size
+        font = None
+    draw.text((4, height // 2), "sure", fill=(255, 255, 255), anchor="lm", font=font)
+    draw.text((width - 4, height // 2), f"unsure: colour off by ~{top:.0f} a*b*", fill=(0, 0, 0), anchor="rm",
+              font=font)  # fmt: skip
+    return np.concatenate([picture, np.asarray(legend)], axis=0)
 
 
 def run_task(source: Path, destination: Path, model: ColorizationModel, settings: Settings) -> Outcome:

@@ -39,10 +39,11 @@ class Hints:
 
 
 def _alpha_required(shape: tuple[int, ...]) -> InputError:
+    channels = 1 if len(shape) == 2 else shape[2]
+    kind = {1: "gray", 3: "RGB"}.get(channels, f"{channels}-channel")
     return InputError(
-        f"a hint image needs an alpha channel (RGBA): transparent where there is no hint, got "
-        f"{'x'.join(map(str, shape))} pixels. Paint the hints on a transparent layer and save it as PNG with "
-        "transparency"
+        f"a hint image needs an alpha channel (RGBA: transparent where there is no hint), and this one is {kind} "
+        "without alpha. Paint the hints on a transparent layer and save it as PNG with transparency"
     )
 
 

@@ -119,12 +119,17 @@ def _palette() -> np.ndarray:
 PALETTE = _palette()
 
 
+def heat_map_top(analysis: Analysis) -> float:
+    """The expected error (ab units) that heat_map draws brightest by default: the photo's 99th percentile."""
+    return max(1.0, float(np.percentile(analysis.uncertainty, 99)))
+
+
 def heat_map(analysis: Analysis, top: float | None = None) -> np.ndarray:
     """The uncertainty as an RGB picture at the photo's size: black where the model is sure, through purple and
     orange to pale yellow where it is least sure; ``top`` ab units (default: the photo's 99th percentile) is the
     brightest. The level is upsampled (one plane), then colored through a 256-entry palette."""
     values = analysis.uncertainty
-    top = top or max(1.0, float(np.percentile(values, 99)))
+    top = top or heat_map_top(analysis)
     level = np.clip(values / np.float32(top), 0, 1).astype(np.float32)[None] * np.float32(255)
     height, width = analysis.shape
     full = bilinear_resize(level, height, width)[0]

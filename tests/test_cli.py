@@ -175,3 +175,15 @@ def test_ctrl_c_says_interrupted_not_an_empty_reason(tmp_path, photos, model_pat
     monkeypatch.setattr(files, "colorize", interrupted)
     assert run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path) == cli.EXIT_INTERRUPTED
     assert "stopped (interrupted)" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
+
+
+def test_what_the_result_will_not_keep_is_noted(tmp_path, model_path, capsys):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(tmp_path / "colour.png")
+    Image.fromarray(np.full((30, 40, 4), 128, np.uint8), "RGBA").save(tmp_path / "alpha.png")
+    assert run(tmp_path / "colour.png", "-o", tmp_path / "c.png", "--model", model_path) == 0
+    assert "has colours of its own" in capsys.readouterr().err
+    assert run(tmp_path / "alpha.png", "-o", tmp_path / "a.jpg", "--model", model_path) == 0
+    assert "alpha channel was dropped" in capsys.readouterr().err
+    assert run(tmp_path / "alpha.png", "-o", tmp_path / "a.png", "--model", model_path) == 0
+    assert "note" not in capsys.readouterr().err, "a gray photo with alpha into PNG loses nothing"

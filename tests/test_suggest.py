@@ -96,7 +96,10 @@ def test_the_cli_writes_dots_and_an_uncertainty_map_that_go_back_in_as_hints(tmp
     args = [tmp_path / "photo.png", "--suggest-hints", "5", "-o", tmp_path / "dots.png", "--model", model_path]
     assert cli.main([str(a) for a in [*args, "--uncertainty-map", tmp_path / "unsure.png", "-q"]]) == 0
     with Image.open(tmp_path / "dots.png") as dots, Image.open(tmp_path / "unsure.png") as unsure:
-        assert dots.mode == "RGBA" and dots.size == (90, 60) and unsure.size == (90, 60)
+        assert dots.mode == "RGBA" and dots.size == (90, 60)
+        legend = np.asarray(unsure)[60:]
+        assert unsure.size[0] == 90 and unsure.size[1] > 60, "the map has a legend strip below the photo"
+        assert legend[:, :4].mean() < legend[:, -4:].mean(), "dark (sure) on the left, bright (unsure) on the right"
         assert (np.asarray(dots)[..., 3] > 0).sum() > 0
     back = [tmp_path / "photo.png", "--hints", tmp_path / "dots.png", "-o", tmp_path / "out.png", "--model", model_path]
     assert cli.main([str(a) for a in back]) == 0 and (tmp_path / "out.png").is_file()
