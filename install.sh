@@ -66,7 +66,10 @@ default_gimp_dirs() {
     MINGW*|MSYS*|CYGWIN*) base="${APPDATA:-$HOME/AppData/Roaming}/GIMP" ;;
     *) base="${XDG_CONFIG_HOME:-$HOME/.config}/GIMP" ;;
   esac
-  echo "$base/3.0/plug-ins"
+  # Only where a GIMP is: its settings folder exists, or its program does (a GIMP that never ran has no folder yet).
+  if [[ -d "$base/3.0" ]] || command -v gimp-3.0 >/dev/null || command -v gimp >/dev/null; then
+    echo "$base/3.0/plug-ins"
+  fi
   if [[ -d "$base/2.10" ]]; then echo "$base/2.10/plug-ins"; fi
 }
 
@@ -81,9 +84,21 @@ install_gimp_plugin() {  # install_gimp_plugin PLUG_INS_DIR
   [[ "$dir" == *"/2.10/"* || "$dir" == *"/2.10" ]] && version="2"
   local config
   config="$(mktemp)"
-  # Where the plug-in finds the project, its Python and its models.
-  printf '{\n  "project": "%s",\n  "python": "%s",\n  "models": "%s"\n}\n' \
-    "$ROOT" "$VENV_PYTHON" "$ROOT/gimp_plugin/models" >"$config"
+  # Where the plug-in finds the project, its Python and its models; JSON written by JSON's own writer (a path may
+  # hold quotes or a newline).
+  "$VENV_PYTHON" -c 'import json, sys
+json.dump(dict(zip(("project", "python", "models"), sys.argv[1:])), sys.stdout, indent=2)
+print()' "$ROOT" "$VENV_PYTHON" "$ROOT/gimp_plugin/models" >"$config"
+  local installed="$dir/colorize-config.json"
+  [[ "$version" == "3" ]] && installed="$dir/$PLUGIN_NAME/colorize-config.json"
+  if [[ -f "$installed" ]] && ! cmp -s "$config" "$installed"; then
+    local before
+    before="$("$VENV_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("project", "?"))' \
+      "$installed" 2>/dev/null || echo "?")"
+    if [[ "$before" != "$ROOT" ]]; then
+      say "note: the plug-in in $dir used the Colorize in $before; it now uses $ROOT"
+    fi
+  fi
   if [[ "$version" == "3" ]]; then
     # GIMP 3 wants plug-ins/<name>/<name>.py, executable.
     mkdir -p "$dir/$PLUGIN_NAME"
@@ -153,8 +168,16 @@ fi
 
 # --- GIMP -----------------------------------------------------------------------------------------------------------
 if [[ $GIMP -eq 1 ]]; then
-  if [[ ${#GIMP_DIRS[@]} -eq 0 ]]; then mapfile -t GIMP_DIRS < <(default_gimp_dirs); fi
-  for dir in "${GIMP_DIRS[@]}"; do install_gimp_plugin "$dir"; done
-  say "restart GIMP, open a photo, then: Filters > Colors > Colorize..."
+  if [[ ${#GIMP_DIRS[@]} -eq 0 ]]; then
+    mapfile -t GIMP_DIRS < <(default_gimp_dirs)
+    if [[ ${#GIMP_DIRS[@]} -eq 0 ]]; then
+      say "no GIMP found (no GIMP settings folder, no gimp program): the plug-ins were not installed; install GIMP," \
+        "or pass --gimp-dir DIR"
+    fi
+  fi
+  if [[ ${#GIMP_DIRS[@]} -gt 0 ]]; then
+    for dir in "${GIMP_DIRS[@]}"; do install_gimp_plugin "$dir"; done
+    say "restart GIMP, open a photo, then: Filters > Colors > Colorize..."
+  fi
 fi
 say "done. Try: $VENV/bin/colorize $ROOT/examples/astronaut_bw.jpg -o colorized.png"

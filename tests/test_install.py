@@ -53,3 +53,21 @@ def test_gimp_plugins_install_idempotently_and_uninstall_exactly(tmp_path):
     assert not (gimp3 / "colorize").exists() and not (gimp2 / "colorize_gimp2.py").exists()
     assert not (gimp2 / "colorize_locate.py").exists()
     assert (gimp2 / "someone-else.py").read_text() == "# not ours"
+
+
+@pytest.mark.skipif(installed_extras() != "cpu,dev,train", reason="needs the venv made by ./install.sh --dev")
+def test_a_plugin_of_another_checkout_is_repointed_with_a_note_and_no_gimp_means_no_folders(tmp_path):
+    env = dict(os.environ, COLORIZE_INSTALL_MANIFEST=str(tmp_path / "manifest"))
+    gimp3 = tmp_path / "GIMP" / "3.0" / "plug-ins"
+    (gimp3 / "colorize").mkdir(parents=True)
+    (gimp3 / "colorize" / "colorize-config.json").write_text(json.dumps({"project": "/old/colorize"}))
+    done = run("--dev", "--gimp-dir", gimp3, env=env)
+    assert done.returncode == 0 and "used the Colorize in /old/colorize; it now uses" in done.stdout
+    config = json.loads((gimp3 / "colorize" / "colorize-config.json").read_text())
+    assert config["project"] == str(ROOT)
+    home = tmp_path / "home"
+    bare = dict(env, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), PATH="/usr/bin:/bin")
+    if any(Path(folder, name).exists() for folder in ("/usr/bin", "/bin") for name in ("gimp", "gimp-3.0")):
+        pytest.skip("a GIMP is installed on this machine")
+    done = run("--dev", env=bare)
+    assert done.returncode == 0 and "no GIMP found" in done.stdout and not (home / ".config" / "GIMP").exists()
