@@ -16,6 +16,7 @@ from .errors import ColorizeError, InputError
 from .files import DONE_BEFORE, FAILED, WRITTEN, Outcome, Settings, run_task
 from .image_io import read_image
 from .model import DEVICES, ColorizationModel, load_model
+from .pipeline import MAX_SATURATION
 from .report import Report
 from .suggest import MAX_SUGGESTIONS
 from .terminal import printable
@@ -24,7 +25,6 @@ EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")  # formats that keep a hint image's transparency
 
 
-MAX_SATURATION = 10.0  # far past any use (4 already paints neon); beyond it the arithmetic stops meaning anything
 MIN_RENDER_SIZE = 32  # below this the network sees a few cells of the photo: a flat wash
 
 

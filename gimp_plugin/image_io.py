@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import color_profiles, limits
+from . import color, color_profiles, limits
 from .errors import InputError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
@@ -152,6 +152,45 @@ def _tiff_tag(page, name: str, default=None):
     return default if tag is None else tag.value
 
 
+LAB_PHOTOMETRICS = (8, 9, 10)  # CIELAB, ICCLAB, ITULAB
+PHOTOMETRIC_YCBCR = 6
+
+
+def _first_full_page(tiff):
+    """The first page that is an image of its own: a reduced-resolution preview stored first is passed over."""
+    return next((page for page in tiff.pages if not getattr(page, "subfiletype", 0) & 1), tiff.pages.first)
+
+
+def _full_scale(pixels: np.ndarray, bits: int) -> np.ndarray:
+    """Samples of ``bits`` bits (4-bit, 12-bit scans) stretched to their type's full range, exactly rounded."""
+    top, full = (1 << bits) - 1, np.iinfo(pixels.dtype).max
+    return ((pixels.astype(np.uint32) * full + top // 2) // top).astype(pixels.dtype)
+
+
+def _gray_of_lab(pixels: np.ndarray, photometric: int) -> np.ndarray:
+    """A Lab TIFF as the gray image of its L*: colorizing keeps only the lightness anyway, and this one is exact
+    (read as RGB, its L* would be off by 20 to 25)."""
+    lightness_channel = pixels[..., 0] if pixels.ndim == 3 else pixels
+    if np.issubdtype(pixels.dtype, np.floating):
+        lightness = lightness_channel.astype(np.float32)  # float Lab stores L* itself
+    else:
+        lightness = lightness_channel.astype(np.float32) * np.float32(100.0 / np.iinfo(pixels.dtype).max)
+    return color.from_unit_float(color.linear_to_srgb(color.lightness_to_luminance(lightness)), pixels.dtype)
+
+
+def _rgb_of_ycbcr(pixels: np.ndarray) -> np.ndarray:
+    """An uncompressed YCbCr TIFF (ITU-R BT.601, full range) as RGB; JPEG-compressed ones arrive as RGB already."""
+    full = float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
+    middle = (full + 1) / 2 if full > 1 else 0.5
+    luma, blue, red = (pixels[..., i].astype(np.float32) for i in range(3))
+    rgb = np.stack([luma + 1.402 * (red - middle),
+                    luma - 0.344136 * (blue - middle) - 0.714136 * (red - middle),
+                    luma + 1.772 * (blue - middle)], axis=-1)  # fmt: skip
+    rgb = np.clip(rgb / full, 0, 1)
+    result = color.from_unit_float(rgb, pixels.dtype)
+    return np.concatenate([result, pixels[..., 3:]], axis=-1) if pixels.shape[2] > 3 else result
+
+
 def _page_count(tiff) -> int:
     """Pages that are images of their own: reduced-resolution copies (thumbnails, pyramid levels) do not count."""
     return sum(1 for page in tiff.pages if not getattr(page, "subfiletype", 0) & 1)
@@ -171,12 +210,13 @@ def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImag
 
     try:
         with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
-            page = tiff.pages.first
+            page = _first_full_page(tiff)
             planar = page.planarconfig == 2 and page.samplesperpixel > 1  # SEPARATE: stored as (C, H, W)
             limits.check_declared_size(page.imagewidth, page.imagelength, page.dtype.itemsize, what,
-                                       bytes_per_pixel)  # fmt: skip
+                                       bytes_per_pixel, samples=page.samplesperpixel)  # fmt: skip
             pages = _page_count(tiff)
             pixels = page.asarray()  # this page only: the others are never decoded
+            bits = int(page.bitspersample)
             photometric = int(_tiff_tag(page, "PhotometricInterpretation", 1))
             orientation = int(_tiff_tag(page, "Orientation", 1))
             icc = _tiff_tag(page, "InterColorProfile")
@@ -197,6 +237,12 @@ def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImag
         pixels = np.moveaxis(np.asarray(colormap)[:, pixels], 0, -1).astype(np.uint16)
     if pixels.dtype == np.bool_:  # bilevel (CCITT fax scans): black and white as 8-bit gray
         pixels = pixels.astype(np.uint8) * np.uint8(255)
+    elif np.issubdtype(pixels.dtype, np.integer) and bits < 8 * pixels.dtype.itemsize and colormap is None:
+        pixels = _full_scale(pixels, bits)  # 4-bit, 12-bit ...: their top value is white, not a dark gray
+    if photometric in LAB_PHOTOMETRICS:
+        pixels = _gray_of_lab(pixels, photometric)
+    elif photometric == PHOTOMETRIC_YCBCR and pixels.ndim == 3 and pixels.shape[2] >= 3:
+        pixels = _rgb_of_ycbcr(pixels)
     if photometric == 0 and np.issubdtype(pixels.dtype, np.integer):  # min-is-white
         pixels = np.iinfo(pixels.dtype).max - pixels
     if pixels.ndim == 3 and pixels.shape[2] > 4:

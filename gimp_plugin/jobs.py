@@ -18,7 +18,7 @@ from . import color, contract, limits, reference
 from .errors import InputError
 from .hints import hints_from_rgba
 from .model import ColorizationModel, load_model
-from .pipeline import Progress, colorize, render_shape
+from .pipeline import MAX_SATURATION, Progress, colorize, render_shape
 from .protocol import PROTOCOL, SAMPLE_TYPES, TASKS, UNDERSTOOD_PROTOCOLS
 from .suggest import MAX_SUGGESTIONS, dots_image, opaque_pixels, suggest_from
 from .uncertainty import analyse, heat_map
@@ -59,8 +59,9 @@ def _spec(spec, default_channels: int, what: str) -> tuple[int, int, int, np.dty
         raise InputError(f"bad request header: {what} needs width, height and format, got {spec}")
     width = whole_number(spec["width"], f"{what} width", high=limits.MAX_SIDE)
     height = whole_number(spec["height"], f"{what} height", high=limits.MAX_SIDE)
-    channels = spec.get("channels") or default_channels
-    if channels not in (1, 2, 3, 4) or isinstance(channels, bool):
+    channels = spec.get("channels")
+    channels = default_channels if channels is None else channels
+    if isinstance(channels, bool) or channels not in (1, 2, 3, 4):
         raise _bad(f"{what} channels (1 to 4)", channels)
     if not isinstance(spec["format"], str) or spec["format"] not in FORMATS:
         raise _bad(f"{what} format (one of {', '.join(FORMATS)})", spec["format"])
@@ -81,12 +82,18 @@ def _payload(read: Reader, spec: dict, default_channels: int, what: str) -> np.n
 
 def decode(header: dict, read: Reader) -> Job:
     """The arrays a header announces, read in order with ``read``. InputError on any mismatch."""
-    if not isinstance(header, dict) or header.get("protocol") not in UNDERSTOOD_PROTOCOLS:
-        found = header.get("protocol") if isinstance(header, dict) else header
+    protocol = header.get("protocol") if isinstance(header, dict) else header
+    # true == 1 in Python, not in the protocol
+    if not isinstance(header, dict) or isinstance(protocol, bool) or protocol not in UNDERSTOOD_PROTOCOLS:
+        found = protocol
         raise InputError(f"protocol {found!r} not understood; this runtime speaks {PROTOCOL}")
     check_settings(header)
     pixels = _payload(read, header, 1, "the image")
     hints = _payload(read, header["hints"], 4, "the hint layer") if header.get("hints") else None
+    if hints is not None and (hints.ndim == 2 or hints.shape[2] in (1, 3)):
+        channels = 1 if hints.ndim == 2 else hints.shape[2]
+        raise InputError(f"the hint layer needs an alpha channel (2 or 4 channels: gray or RGB with alpha), got "
+                         f"{channels}")  # fmt: skip
     selection = None
     if header.get("selection"):
         if not isinstance(header["selection"], dict):
@@ -109,9 +116,9 @@ def check_settings(header: dict) -> None:
     if (
         isinstance(saturation, bool)
         or not isinstance(saturation, (int, float))
-        or not (math.isfinite(saturation) and saturation >= 0)
+        or not (math.isfinite(saturation) and 0 <= saturation <= MAX_SATURATION)
     ):
-        raise _bad("saturation (a number from 0 up)", saturation)
+        raise _bad(f"saturation (a number from 0 to {MAX_SATURATION:g})", saturation)
     task = header.get("task", "colorize")
     if task not in TASKS or (task != "colorize" and header.get("protocol") == 1):
         raise _bad(f"task (one of {', '.join(TASKS)}; protocol 2 and up)", task)

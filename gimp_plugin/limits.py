@@ -67,12 +67,21 @@ def estimated_peak_bytes(width: int, height: int, bytes_per_sample: int, bytes_p
 
 
 def check_declared_size(
-    width: int, height: int, bytes_per_sample: int, what: str = "the image", bytes_per_pixel: int | None = None
+    width: int,
+    height: int,
+    bytes_per_sample: int,
+    what: str = "the image",
+    bytes_per_pixel: int | None = None,
+    samples: int = 4,
 ) -> None:
     """Refuse, before decoding, a photo above MAX_PIXELS or one that would not fit in the free memory
-    (``bytes_per_pixel``: what each pixel will cost, when not a photo's BYTES_PER_PIXEL)."""
+    (``bytes_per_pixel``: what each pixel will cost, when not a photo's BYTES_PER_PIXEL; ``samples``: per pixel as
+    stored, whose decoded copy costs its own memory when there are more than the 4 a photo has)."""
     check_pixel_count(width, height, what)
-    need, free = estimated_peak_bytes(width, height, bytes_per_sample, bytes_per_pixel), available_memory()
+    need = estimated_peak_bytes(width, height, bytes_per_sample, bytes_per_pixel)
+    if samples > 4:  # a TIFF of 300 samples a pixel decodes them all before the first 4 are kept
+        need += width * height * samples * bytes_per_sample
+    free = available_memory()
     if free is not None and need > free:
         raise InputError(
             f"{what} ({width} x {height}, {width * height / 1e6:.0f} MP) needs about {need / 1e9:.1f} GB of memory "

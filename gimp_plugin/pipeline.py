@@ -20,6 +20,7 @@ from .model import ColorizationModel
 from .render_paths import PixelLayout, Progress
 
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float16, np.float32, np.float64)
+MAX_SATURATION = 10.0  # the saturation factor front ends accept: far past any use (4 paints neon); past it, noise
 
 
 def inspect_pixels(pixels: np.ndarray) -> PixelLayout:

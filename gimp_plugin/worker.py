@@ -27,6 +27,8 @@ def read_header(stream) -> dict:
         header = json.loads(line.decode("utf-8"))
     except ValueError as error:
         raise InputError(f"request header is not JSON: {error}") from error
+    except RecursionError:  # [[[[...]]]] thousands deep: no header the protocol names nests like that
+        raise InputError("request header is nested too deep to be a request") from None
     if not isinstance(header, dict):
         raise InputError("request header is not a JSON object")
     return header

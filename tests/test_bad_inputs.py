@@ -308,6 +308,9 @@ def test_export_refuses_to_replace_a_model_unless_asked(tmp_path, capsys):
     assert export.main([str(tmp_path / "run"), "-o", str(target), "--overwrite"]) == 0
     assert ColorizationModel(target).info.arch == "plain-conv", "the baseline preset exports (it has no head)"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial file is left"
+    again = tmp_path / "again.onnx"  # and re-exports with another gain, a tiny one written as 5e-05 included
+    assert export.main([str(target), "-o", str(again), "--chroma-gain", "0.00005"]) == 0
+    assert "chroma gain 5e-05" in ColorizationModel(again).info.trained_on
 
 
 def test_a_job_of_the_gimp_bridge_reads_hints_and_selection_as_bytes(model_path):

@@ -61,6 +61,15 @@ def test_calibrating_a_model_on_photos_prints_the_gain_to_export_with(tmp_path, 
     assert low <= gain <= high
 
 
+def test_gray_photos_are_named_as_the_problem_not_the_model(tmp_path, model_path, capsys):
+    from PIL import Image
+
+    (tmp_path / "set").mkdir()
+    Image.fromarray(np.full((30, 40, 3), 90, np.uint8)).save(tmp_path / "set" / "gray.png")
+    assert calibrate.main(["--model", str(model_path), "--data", str(tmp_path)]) == 1
+    assert "photos are gray" in capsys.readouterr().err
+
+
 def test_no_photos_and_a_bad_target_are_refused_with_a_message(tmp_path, model_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()

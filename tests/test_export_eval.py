@@ -67,6 +67,27 @@ def test_eval_report_with_hint_sweep(tmp_path, model_path):
     assert "| all |" in (tmp_path / "report" / "metrics.md").read_text()
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--limit", "-3"), ("--render-size", "-5"), ("--max-side", "-1"), ("--hints", "-1"),
+     ("--placement-counts", "-3"), ("--sheet-rows", "0"), ("--threads", "100000"), ("--saturation", "nan")],
+)  # fmt: skip
+def test_eval_refuses_bad_numbers_before_any_work(tmp_path, model_path, capsys, flag, value):
+    with pytest.raises(SystemExit) as stop:
+        evaluate.main(["--model", str(model_path), "--data", str(tmp_path), flag, value])
+    assert stop.value.code == 2 and f"argument {flag}" in capsys.readouterr().err
+
+
+def test_gray_photos_have_no_share_of_the_truths_colourfulness(tmp_path, model_path, capsys):
+    from PIL import Image
+
+    (tmp_path / "set").mkdir()
+    for index in range(2):
+        Image.fromarray(np.full((30, 40, 3), 60 + 40 * index, np.uint8)).save(tmp_path / "set" / f"{index}.png")
+    assert evaluate.main(["--model", str(model_path), "--data", str(tmp_path)]) == 0
+    assert "n/a (gray photos)" in capsys.readouterr().out
+
+
 # --- export -------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
@@ -123,8 +144,8 @@ def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     config = {"preset": preset, "data": ["photos"], "step": 0, "image_size": 64}
     info = export.model_info(config, exported, None, None)
     path = tmp_path / "model.onnx"
-    export.write_model(reference, exported, info, path, float16=True)
-    partial = path.with_name(f".{path.name}.partial")
+    _, partial = export.write_model(reference, exported, info, path, float16=True)
+    assert partial.parent == path.parent and partial.name.startswith(".model.onnx.") and not path.exists()
     model = ColorizationModel(partial)
     assert model.info.arch == PRESETS[preset].arch and model.info.default_render_size == export.DEFAULT_RENDER_SIZE
     lightness = np.random.default_rng(1).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
@@ -158,6 +179,48 @@ def test_a_failed_parity_check_deletes_the_file(exported, tmp_path, monkeypatch)
     output = tmp_path / "model.onnx"
     assert export.main([str(exported.parent / "run"), "-o", str(output)]) == 1
     assert not output.exists()
+
+
+def test_export_never_writes_through_a_link_and_leaves_nothing_when_stopped(exported, tmp_path, monkeypatch, capsys):
+    from training import export
+
+    victim = tmp_path / "someone_elses.txt"
+    victim.write_text("keep")
+    (tmp_path / ".model.onnx.partial").symlink_to(victim)  # the name an older version wrote through
+    assert export.main([str(exported.parent / "run"), "-o", str(tmp_path / "model.onnx")]) == 0
+    assert victim.read_text() == "keep" and (tmp_path / "model.onnx").is_file()
+
+    def stopped(*args, **kwargs):  # SIGTERM or Ctrl-C while the file is half written
+        Path(args[2]).write_bytes(b"half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "export_onnx", stopped)
+    assert export.main([str(exported.parent / "run"), "-o", str(tmp_path / "other.onnx")]) == 130
+    assert "nothing was written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".model.onnx.partial", "model.onnx", "someone_elses.txt"]
+
+
+def test_gains_and_temperatures_are_read_back_as_written():
+    from training.from_onnx import bins_temperature, chroma_gain
+
+    assert chroma_gain("photos, 20 steps; chroma gain 5e-05; bins temperature 0.38") == 5e-05
+    assert chroma_gain("photos; chroma gain 1.17") == 1.17 and chroma_gain("photos") == 1.0
+    assert bins_temperature("photos; chroma gain 1.2; bins temperature 1e-01") == 0.1
+
+
+def test_sigterm_unwinds_export_like_ctrl_c():
+    import os
+    import signal
+
+    from training import export
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        export.interrupt_on_sigterm()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --- the shipped model ----------------------------------------------------------------------------------------------
@@ -233,3 +296,22 @@ def test_the_shipped_model_exports_again_with_its_gain_replaced_not_multiplied(t
     assert np.abs(twice.predict(lightness) - shipped_ab * 2 / gain).max() < 1e-3 * np.abs(shipped_ab).max()
     assert twice.info.trained_on.count("chroma gain") == 1 and "chroma gain 2;" in twice.info.trained_on
     assert twice.info.default_render_size == shipped_model.info.default_render_size and twice.has_features
+
+
+def test_parity_photos_that_are_missing_broken_or_tiny_are_said_so(exported, tmp_path, capsys):
+    from PIL import Image
+
+    from training import export
+
+    run = str(exported.parent / "run")
+    assert export.main([run, "-o", str(tmp_path / "a.onnx"), "--parity-photos", str(tmp_path / "none")]) == 1
+    assert "--parity-photos" in capsys.readouterr().err and not (tmp_path / "a.onnx").exists()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "0_broken.png").write_bytes(b"not a png")
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(photos / "1_tiny.png")
+    assert export.main([run, "-o", str(tmp_path / "b.onnx"), "--parity-photos", str(photos)]) == 1
+    error = capsys.readouterr().err
+    assert "passed over" in error and "no readable photo" in error and "cannot write" not in error
+    Image.fromarray(np.full((80, 90, 3), 100, np.uint8)).save(photos / "2_good.png")
+    assert export.main([run, "-o", str(tmp_path / "c.onnx"), "--parity-photos", str(photos)]) == 0

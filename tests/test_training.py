@@ -473,3 +473,114 @@ def test_saturation_boosted_targets_scale_the_truth_and_its_hints_alike(tmp_path
     _, ab, hints, mask = trainer.prepare_batch(rgb)
     assert torch.allclose(ab, (plain_ab * 1.2).clamp(-110, 110))
     assert torch.equal(mask, plain_mask) and torch.allclose(hints, plain_hints * 1.2, atol=1e-4)
+
+
+def test_a_checkpoint_never_writes_through_a_link_nor_leaves_a_file_when_the_disk_is_full(tmp_path, monkeypatch):
+    from training import checkpoint
+
+    victim = tmp_path / "someone_elses.txt"
+    victim.write_text("keep")
+    (tmp_path / ".last.pt.tmp").symlink_to(victim)  # the name an older version wrote through
+    checkpoint.save_atomic({"config": {}, "step": 1}, tmp_path / "last.pt")
+    assert victim.read_text() == "keep" and checkpoint.load(tmp_path / "last.pt")["step"] == 1
+
+    def full(state, handle):
+        handle.write(b"half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(TrainingError, match="No space left"):
+        checkpoint.save_atomic({"config": {}, "step": 2}, tmp_path / "last.pt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".last.pt.tmp", "last.pt", "someone_elses.txt"]
+    assert checkpoint.load(tmp_path / "last.pt")["step"] == 1, "the last good checkpoint is kept"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"lr": None}, "lr cannot be null"), ({"batch_size": "2"}, "batch_size must be a whole number"),
+     ({"seed": "x"}, "seed must be a whole number"), ({"device": "tpu"}, "device 'tpu': choose one of"),
+     ({"amp": "fp8"}, "amp 'fp8'"), ({"gan": 1}, "gan must be true or false")],
+)  # fmt: skip
+def test_a_settings_file_is_checked_like_the_command_line(tmp_path, capsys, settings, message):
+    (tmp_path / "s.json").write_text(json.dumps(settings))
+    with pytest.raises(SystemExit) as stop:
+        train_main(tiny(tmp_path, "--settings", str(tmp_path / "s.json")))
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_time_limit_spent_before_the_speed_is_known_is_said(tmp_path, monkeypatch, caplog):
+    clock = {"now": 0.0}
+    real_step = Trainer.train_step
+
+    def slow_step(self, batch):  # each step takes 10 s of a 60 s limit: it runs out while being measured
+        clock["now"] += 10.0
+        return real_step(self, batch)
+
+    monkeypatch.setattr(Trainer, "train_step", slow_step)
+    monkeypatch.setattr(Trainer, "clock", staticmethod(lambda: clock["now"]))
+    with caplog.at_level("WARNING", logger="colorize.train"):
+        assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2000", "--time-limit", "60")) == 0
+    assert "before the speed was measured" in caplog.text
+    run = tmp_path / "run"
+    assert (run / "loss_curves.png").is_file() and list((run / "samples").glob("*.png")), "a short run has both"
+
+
+def test_ctrl_c_says_where_the_run_can_continue(tmp_path, monkeypatch, capsys):
+    def interrupted(self):
+        self.save()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "run", interrupted)
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "4")) == 130
+    error = capsys.readouterr().err
+    assert "stopped; the last checkpoint" in error and "--resume" in error and "Traceback" not in error
+
+
+def test_a_run_folder_inside_its_data_or_in_use_is_refused(tmp_path, capsys):
+    import fcntl
+
+    photos = write_photos(tmp_path / "photos", 6)
+    assert train_main(tiny(tmp_path, "--config", "baseline", photos=photos, out="photos/run")) == 1
+    assert "inside --data" in capsys.readouterr().err and not (photos / "run").exists()
+    (tmp_path / "busy").mkdir()
+    with open(tmp_path / "busy" / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert train_main(tiny(tmp_path, "--config", "baseline", photos=photos, out="busy")) == 1
+    assert "another colorize-train is running" in capsys.readouterr().err
+
+
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    from training.train import trim_log
+
+    log = tmp_path / "log.csv"
+    log.write_text("step,name,value\n5,loss,1\n10,loss,0.9\n15,loss,0.8\n")
+    trim_log(log, 10)
+    assert log.read_text().splitlines() == ["step,name,value", "5,loss,1", "10,loss,0.9"]
+
+
+def test_a_new_split_holds_out_a_tenth_by_default_and_says_so(tmp_path, caplog):
+    photos = write_photos(tmp_path / "photos", 40)
+    with caplog.at_level("INFO", logger="colorize.train"):
+        assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", photos=photos)) == 0
+    assert "holding out 4 of 40 photos for validation" in caplog.text
+    assert len((tmp_path / "run" / "val_split.txt").read_text().split()) == 4
+
+
+def test_unreadable_and_linked_folders_are_counted_not_skipped_silently(tmp_path, monkeypatch, caplog):
+    photos = write_photos(tmp_path / "photos" / "kept", 6)
+    write_photos(tmp_path / "photos" / "locked", 2)
+    (tmp_path / "photos" / "linked").symlink_to(photos, target_is_directory=True)
+    real_scandir = os.scandir
+
+    def scandir(path):  # root reads any folder: a folder it cannot read is made by refusing it here
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with caplog.at_level("WARNING", logger="colorize.train"):
+        report = data.scan([tmp_path / "photos"], progress=False)
+    assert len(report.photos) == 6 and len(report.passed_folders) == 2
+    assert "and 2 folder(s)" in report.summary()
+    assert "locked: cannot read this folder" in caplog.text and "linked: a link to a folder" in caplog.text

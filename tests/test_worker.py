@@ -115,3 +115,32 @@ def test_missing_environment_is_explained(tmp_path):
 def test_job_checks_its_byte_count():
     with pytest.raises(bridge.BridgeError, match="expected 12"):
         bridge.Job(b"\x00" * 11, 4, 3, 1, "u8")
+
+
+def _answer(raw: bytes) -> dict:
+    out = io.BytesIO()
+    assert worker.serve(io.BytesIO(raw), out) == 0
+    messages, _ = replies(out.getvalue())
+    return messages[-1]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [({"protocol": True}, "protocol True not understood"), ({"channels": 0}, "channels (1 to 4)"),
+     ({"hints": {"width": 4, "height": 4, "channels": 1, "format": "u8", "offset": [1, 1]}}, "needs an alpha")],
+)  # fmt: skip
+def test_a_request_the_protocol_does_not_name_is_refused_in_words(model_path, extra, message):
+    pixels = np.full((4, 4), 128, np.uint8)
+    raw = request(pixels, model_path, **extra) + np.zeros(16, np.uint8).tobytes()
+    answer = _answer(raw)
+    assert answer["ok"] is False and message in answer["error"] and "internal" not in answer["error"]
+
+
+def test_a_header_nested_thousands_deep_is_refused_in_words():
+    answer = _answer(b"[" * 30000 + b"]" * 30000 + b"\n")
+    assert answer["ok"] is False and "nested too deep" in answer["error"]
+
+
+def test_a_saturation_past_any_use_is_refused_in_words(model_path):
+    answer = _answer(request(np.full((4, 4), 128, np.uint8), model_path, saturation=1e37))
+    assert answer["ok"] is False and "saturation (a number from 0 to 10)" in answer["error"]

@@ -28,9 +28,10 @@ from gimp_plugin.errors import ColorizeError
 from gimp_plugin.model import ColorizationModel, load_model
 from gimp_plugin.pipeline import colorize
 
+from . import arguments
 from .data import load_rgb
 from .errors import TrainingError
-from .evaluate import colorfulness, psnr, selected_photos, to_gray
+from .evaluate import MIN_TRUTH_CF, colorfulness, psnr, selected_photos, to_gray
 from .from_onnx import chroma_gain
 
 FIRST_SATURATIONS = (1.0, 1.15)  # the two factors the secant starts from
@@ -72,6 +73,9 @@ def load_photos(data: list[Path], split: Path | None, max_side: int | None = Non
                                                            if split else ""))  # fmt: skip
     paths = [path for path, _key, _group in files]
     truth_cf = np.array([colorfulness(load_rgb(path, max_side)) for path in tqdm(paths, desc="Reading", leave=False)])
+    if truth_cf.mean() < MIN_TRUTH_CF:
+        raise TrainingError(f"the {len(paths)} photos are gray (mean colourfulness {truth_cf.mean():.2f}): there is "
+                            "no colour to calibrate against; give colour photos")  # fmt: skip
     return Photos(paths, max_side, truth_cf)
 
 
@@ -128,10 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of held-out color photos")
     parser.add_argument("--split", type=Path, help="calibrate only on the photos this split file lists")
     parser.add_argument("--target", type=float, default=0.8,
-                        help="share of the truth's colorfulness to reach (default 0.8: the release gate's bar)")  # fmt: skip
-    parser.add_argument("--render-size", type=int, help="render size (default: the model's)")
-    parser.add_argument("--max-side", type=int, help="shrink photos so the short side is at most this")
-    parser.add_argument("--threads", type=int)
+                        help="share of the truth's colorfulness to reach (default 0.8: the gate's bar)")  # fmt: skip
+    parser.add_argument("--render-size", type=arguments.render_size, help="render size (default: the model's)")
+    parser.add_argument("--max-side", type=arguments.whole_number(8), help="shrink photos so their shorter side is "
+                        "at most this (default: their own size)")  # fmt: skip
+    parser.add_argument("--threads", type=arguments.threads, help="CPU threads (default: all cores)")
     return parser
 
 

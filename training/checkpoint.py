@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -11,13 +12,21 @@ from .errors import TrainingError
 
 
 def save_atomic(state: dict, path: Path) -> None:
-    """Write ``state`` to ``path`` through a temporary file and a rename: a killed run never leaves half a file."""
+    """Write ``state`` to ``path`` through a temporary file and a rename: a killed run never leaves half a file. The
+    temporary file is created exclusively (never through a name or link someone placed there) and removed when the
+    write fails (a full disk: TrainingError), or is interrupted."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    torch.save(state, temporary)
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        raise TrainingError(f"cannot write the checkpoint {path}: {error.strerror or error}") from error
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict:

@@ -55,7 +55,7 @@ class Config:
     seed: int = 0
     device: str = "auto"
     amp: str = "none"
-    val_count: int = 300
+    val_count: int | None = None
     val_split: str | None = None
     cache_side: int | None = 192
     workers: int = 0
@@ -104,7 +104,7 @@ HELP = {
     "seed": "seed of every random choice; a resumed run continues the same sequence",
     "device": "auto, cpu or cuda",
     "amp": "mixed precision: none, bf16 (CPUs with AVX-512 BF16, recent GPUs) or fp16 (GPUs)",
-    "val_count": "photos held out for validation when a new split is chosen",
+    "val_count": "photos held out for validation when a new split is chosen (default: a tenth of them, at most 300)",
     "val_split": "a file of held-out photo names (relative to --data) to use instead of choosing one",
     "cache_side": "keep photos in memory shrunk to this short side (0: read from disk each time)",
     "workers": "data-loading processes (0: in the training process)",
@@ -152,10 +152,43 @@ def read_settings(path: Path) -> dict:
         raise TrainingError(f"--settings {path}: cannot read it as JSON ({error})") from error
     if not isinstance(values, dict):
         raise TrainingError(f"--settings {path}: expected a JSON object of settings")
-    config, unknown = from_dict(values)
+    renamed = {LEGACY_NAMES.get(name, name): value for name, value in values.items()}
+    unknown = sorted(set(renamed) - set(Config.__dataclass_fields__))
     if unknown:
         raise TrainingError(f"--settings {path}: unknown setting(s) {', '.join(unknown)}")
-    return {LEGACY_NAMES.get(name, name): getattr(config, LEGACY_NAMES.get(name, name)) for name in values}
+    problems = [problem for name, value in renamed.items() if (problem := _type_problem(name, value))]
+    if problems:
+        raise TrainingError(f"--settings {path}: {'; '.join(problems)}")
+    return {name: float(value) if _annotation(name)[0] == "float" else value for name, value in renamed.items()}
+
+
+_KIND_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a text",
+               "list[str]": "a list of texts"}  # fmt: skip
+
+
+def _annotation(name: str) -> tuple[str, bool]:
+    """(the setting's type name, whether it may be null), read off Config's annotations."""
+    text = str(Config.__dataclass_fields__[name].type)
+    return text.split("|")[0].strip(), "None" in text
+
+
+def _type_problem(name: str, value) -> str | None:
+    """Why a value from a settings file cannot be the setting ``name`` (a JSON file is not checked by argparse)."""
+    kind, optional = _annotation(name)
+    if value is None:
+        return None if optional else f"{name} cannot be null"
+    fits = {
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "list[str]": isinstance(value, list) and all(isinstance(item, str) for item in value),
+    }.get(kind, True)
+    if not fits:
+        return f"{name} must be {_KIND_WORDS.get(kind, kind)}, not {value!r}"
+    if name in CHOICES and value not in CHOICES[name]:
+        return f"{name} {value!r}: choose one of {', '.join(CHOICES[name])}"
+    return None
 
 
 def _parser(defaults: Config) -> argparse.ArgumentParser:
@@ -172,12 +205,13 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
     parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
                         help="random init instead of ImageNet weights (tests)")  # fmt: skip
     parser.add_argument("--folder-share", nargs="+", metavar="NAME=FRACTION", help=HELP["folder_share"])
-    optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float}
+    optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float, "val_count": int}
     for name, value in asdict(defaults).items():
         if name in ("data", "preset", "gan", "compile", "pretrained", "folder_share"):
             continue
         kind = type(value) if value is not None else optional_types.get(name, str)
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, choices=CHOICES.get(name), help=HELP[name])
+        shown = HELP[name] + ("" if value is None or "default" in HELP[name] else f" (default: {value})")
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, choices=CHOICES.get(name), help=shown)
     return parser
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from torch.utils.data import Dataset, Sampler
 
 from gimp_plugin import color
 from gimp_plugin.image_io import IMAGE_EXTENSIONS
+from gimp_plugin.terminal import printable
 
 from .errors import TrainingError
 
@@ -46,22 +48,36 @@ class ScanReport:
     photos: list[Photo]
     unreadable: list[str]
     gray: list[str]
+    passed_folders: list[str] = field(default_factory=list)  # unreadable folders, links to folders
 
     def summary(self) -> str:
+        folders = f" and {len(self.passed_folders)} folder(s)" if self.passed_folders else ""
         return (
             f"{len(self.photos)} usable photos in {len(set(p.group for p in self.photos))} folder(s); "
-            f"skipped {len(self.unreadable)} unreadable and {len(self.gray)} near-gray file(s)"
+            f"skipped {len(self.unreadable)} unreadable and {len(self.gray)} near-gray file(s){folders}"
         )
 
 
-def find_files(roots: list[Path]) -> list[tuple[Path, str, str]]:
-    """(path, key, group) for every image file under the roots, in a stable order."""
+def find_files(roots: list[Path], passed: list[str] | None = None) -> list[tuple[Path, str, str]]:
+    """(path, key, group) for every image file under the roots, in a stable order. Folders that cannot be read,
+    and links to folders (not followed), are appended to ``passed`` in words, so the caller can count them."""
     found = []
     for root in roots:
         if not root.is_dir():
             raise TrainingError(f"--data {root}: not a folder")
-        for path in sorted(root.rglob("*")):
-            if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file() and not path.name.startswith("."):
+
+        def unreadable(error: OSError) -> None:
+            if passed is not None:
+                passed.append(f"{error.filename}: cannot read this folder ({error.strerror or error})")
+
+        paths = []
+        for folder, dirs, files in os.walk(root, onerror=unreadable):
+            for name in sorted(dirs):
+                if (Path(folder) / name).is_symlink() and passed is not None:
+                    passed.append(f"{Path(folder) / name}: a link to a folder, not followed")
+            paths += [Path(folder) / name for name in files]
+        for path in sorted(paths):  # the order of the paths themselves: a run's draws do not depend on the walk
+            if path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file():
                 relative = path.relative_to(root)
                 group = relative.parts[0] if len(relative.parts) > 1 else root.name
                 found.append((path, relative.as_posix(), group))
@@ -103,8 +119,11 @@ def _inspect(entry: tuple[Path, str, str], cache_side: int | None):
 
 def scan(roots: list[Path], cache_side: int | None = None, workers: int = 2, progress: bool = True) -> ScanReport:
     """Find, check and (with ``cache_side``) load every photo. Unreadable and near-gray files are counted."""
-    entries = find_files(roots)
-    report = ScanReport([], [], [])
+    passed: list[str] = []
+    entries = find_files(roots, passed)
+    report = ScanReport([], [], [], passed)
+    for reason in passed:
+        log.warning("skipping %s", printable(reason))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(lambda entry: _inspect(entry, cache_side), entries)
         if progress:
@@ -118,7 +137,7 @@ def scan(roots: list[Path], cache_side: int | None = None, workers: int = 2, pro
                 report.gray.append(value)
             else:
                 report.unreadable.append(value)
-                log.warning("skipping unreadable %s: %s", value, reason)
+                log.warning("skipping unreadable %s: %s", printable(value), printable(reason))
     if not report.photos:
         raise TrainingError(
             f"no usable color photos in {', '.join(map(str, roots))} "
@@ -140,12 +159,21 @@ def _hash(key: str) -> str:
     return hashlib.md5(key.encode()).hexdigest()
 
 
-def choose_validation(photos: list[Photo], count: int) -> list[str]:
+DEFAULT_VALIDATION_SHARE, MAX_DEFAULT_VALIDATION = 0.1, 300
+
+
+def default_validation_count(photos: int) -> int:
+    """Photos held out when --val-count is not given: a tenth of them, at most 300 (a few dozen is enough to
+    watch a run; more would only take photos from training)."""
+    return min(MAX_DEFAULT_VALIDATION, max(1, int(photos * DEFAULT_VALIDATION_SHARE))) if photos > 1 else 0
+
+
+def choose_validation(photos: list[Photo], count: int | None) -> list[str]:
     """A fixed validation split: ``count`` keys spread over the folders in proportion, chosen by hash."""
     by_group: dict[str, list[str]] = {}
     for photo in photos:
         by_group.setdefault(photo.group, []).append(photo.key)
-    count = min(count, len(photos) // 2)
+    count = min(count, len(photos) // 2) if count is not None else default_validation_count(len(photos))
     chosen = []
     for _, keys in sorted(by_group.items()):
         share = max(1, round(count * len(keys) / len(photos))) if count else 0
@@ -182,7 +210,7 @@ def read_split(split_file: Path) -> set[str]:
         raise TrainingError(f"cannot read the split file {split_file}: {error.strerror or error}") from error
 
 
-def split(photos: list[Photo], split_file: Path, count: int) -> tuple[list[Photo], list[Photo]]:
+def split(photos: list[Photo], split_file: Path, count: int | None) -> tuple[list[Photo], list[Photo]]:
     """(train, validation). The split file is read if present, else chosen and written, so it never changes."""
     if split_file.is_file():
         keys = read_split(split_file)

@@ -25,12 +25,15 @@ from gimp_plugin.errors import ColorizeError, InputError
 from gimp_plugin.hints import Hints
 from gimp_plugin.model import load_model
 from gimp_plugin.pipeline import colorize
+from gimp_plugin.terminal import printable
 
+from . import arguments
 from .data import find_files, load_rgb, read_split
 from .errors import TrainingError
 from .hint_placement import PLACEMENTS, Placer
 from .reference_cases import CASES, reference_path, same_scene
 
+MIN_TRUTH_CF = 1.0  # mean colourfulness below which photos are gray, and CF / truth means nothing
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float32)
 # The rebalanced AuC's prior: the evaluated set's true a*, b* in PRIOR_BIN-wide bins over +-PRIOR_LIMIT, smoothed by
@@ -174,6 +177,14 @@ def selected_photos(data: list[Path], split: Path | None, limit: int | None):
     return files[:limit] if limit else files
 
 
+TABLE_LEGEND = (
+    "PSNR: dB on 8-bit RGB, higher is closer to the truth. AuC: the share of pixels whose a*b* error is within t, "
+    "averaged over t = 0..150 (1 is perfect). Rebalanced AuC: the same with each pixel weighted by the rarity of its "
+    "true colour in these photos, so vivid colours count as much as the common grays. CF: colourfulness (Hasler & "
+    "Suesstrunk); CF / truth below 1 is duller than the photos, above 1 louder. gray: the photo left gray."
+)
+
+
 def markdown_table(overall: dict, groups: dict[str, dict]) -> str:
     """Per folder and overall: the model beside gray (PSNR, AuC: higher is better) and colorfulness beside truth."""
     lines = [
@@ -187,9 +198,14 @@ def markdown_table(overall: dict, groups: dict[str, dict]) -> str:
             f"{stats['model_psnr'] - stats['gray_psnr']:+.2f} | {stats['model_auc']:.4f} | {stats['gray_auc']:.4f} | "
             f"{stats['model_auc'] - stats['gray_auc']:+.4f} | {stats['model_rauc']:.4f} | {stats['gray_rauc']:.4f} | "
             f"{stats['model_rauc'] - stats['gray_rauc']:+.4f} | {stats['model_cf']:.1f} | {stats['truth_cf']:.1f} | "
-            f"{stats['model_cf'] / max(stats['truth_cf'], 1e-9):.2f} |"
+            f"{_share_of_truth(stats['model_cf'], stats['truth_cf'])} |"
         )
     return "\n".join(lines)
+
+
+def _share_of_truth(model_cf: float, truth_cf: float) -> str:
+    """CF / truth, or why there is none: gray photos have no colourfulness to share (the ratio would be noise)."""
+    return f"{model_cf / truth_cf:.2f}" if truth_cf >= MIN_TRUTH_CF else "n/a (gray photos)"
 
 
 def placement_table(placed: dict[str, dict[str, float]], automatic: float) -> str:
@@ -257,7 +273,9 @@ def evaluate(args: argparse.Namespace) -> dict:
             truth = load_rgb(path, args.max_side)
         except Exception as error:  # any decoder failure: this photo is left out, the others are measured
             skipped.append(str(path))
-            tqdm.write(f"colorize-eval: skipped {path}: cannot read it as an image ({error})", file=sys.stderr)
+            tqdm.write(
+                printable(f"colorize-eval: skipped {path}: cannot read it as an image ({error})"), file=sys.stderr
+            )
             continue
         gray = to_gray(truth)
         run = partial(colorize, gray, model, render_size=args.render_size, saturation=args.saturation)
@@ -301,7 +319,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             name: {str(k): float(np.mean(v)) for k, v in sorted(by_count.items())} for name, by_count in placed.items()
         },  # fmt: skip
     }
-    report["markdown"] = markdown_table(report["overall"], report["groups"])
+    report["markdown"] = markdown_table(report["overall"], report["groups"]) + "\n\n" + TABLE_LEGEND
     if placed:
         report["markdown"] += "\n\n" + placement_table(report["placement_psnr"], report["overall"]["model_psnr"])
     if referenced:
@@ -327,21 +345,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of color photos")
     parser.add_argument("--split", type=Path, help="evaluate only the photos listed in this split file")
     parser.add_argument("--report", type=Path, help="folder for metrics.md, metrics.json and contact_sheet.png")
-    parser.add_argument("--hints", type=int, nargs="*", default=[], help="hint counts to sweep, e.g. 0 1 2 5 10 20 50")
+    parser.add_argument("--hints", type=arguments.whole_number(0, 10_000), nargs="*", default=[],
+                        help="hint counts to sweep, e.g. 0 1 2 5 10 20 50")  # fmt: skip
     parser.add_argument("--placement", nargs="+", choices=PLACEMENTS, default=[],
                         help="simulate a user who puts the truth's color at hint points placed at random, at the "
                         "suggested points, or where an oracle that knows the true error would")  # fmt: skip
     parser.add_argument("--reference-cases", nargs="+", choices=CASES, default=[],
                         help="colorize each photo with a reference: the same scene framed otherwise, another photo "
                         "of its folder, or a photo of another folder (needs a contract-2 model)")  # fmt: skip
-    parser.add_argument("--placement-counts", type=int, nargs="+", default=[1, 3, 5, 10, 20],
+    parser.add_argument("--placement-counts", type=arguments.whole_number(1, 10_000), nargs="+",
+                        default=[1, 3, 5, 10, 20],
                         help="hint counts for --placement (default: 1 3 5 10 20)")  # fmt: skip
-    parser.add_argument("--render-size", type=int, help="render size (default: the model's)")
-    parser.add_argument("--saturation", type=float, default=1.0, help="the runtime's saturation factor")
-    parser.add_argument("--max-side", type=int, help="shrink photos so the short side is at most this")
-    parser.add_argument("--limit", type=int, help="evaluate at most this many photos")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--sheet-rows", type=int, default=12)
+    parser.add_argument("--render-size", type=arguments.render_size, help="render size (default: the model's)")
+    parser.add_argument("--saturation", type=arguments.saturation, default=1.0,
+                        help="the runtime's saturation factor (default: 1)")  # fmt: skip
+    parser.add_argument("--max-side", type=arguments.whole_number(8),
+                        help="shrink photos so their shorter side is at most this (default: own size)")  # fmt: skip
+    parser.add_argument("--limit", type=arguments.whole_number(1), help="evaluate at most this many photos")
+    parser.add_argument("--threads", type=arguments.threads, help="CPU threads (default: all cores)")
+    parser.add_argument("--sheet-rows", type=arguments.whole_number(1, 1000), default=12,
+                        help="photos in the --report contact sheet (default: 12)")  # fmt: skip
     return parser
 
 

@@ -12,7 +12,10 @@ import copy
 import datetime
 import math
 import os
+import signal
 import sys
+import tempfile
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -183,17 +186,21 @@ def check_parity(generator: nn.Module, path: Path, multiple: int, real_lightness
     return results
 
 
-def partial_path(path: Path) -> Path:
-    """The temporary file ``write_model`` writes beside ``path``; the caller moves it into place."""
-    return path.with_name(f".{path.name}.partial")
+def partial_file(path: Path) -> Path:
+    """A new, empty temporary file beside ``path`` (``.NAME.XXXXXXXX.partial``), created exclusively: never through
+    an existing name or a link someone placed there."""
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    os.close(descriptor)
+    return Path(name)
 
 
 def write_model(
     reference: nn.Module, exported: nn.Module, info: contract.ModelInfo, path: Path, float16: bool, real_lightness=None
-) -> list[tuple[str, float]]:
+) -> tuple[list[tuple[str, float]], Path]:
     """Export to a temporary file beside ``path``, check parity against ``reference`` (PyTorch), and return the
-    parity figures with the file still temporary: ``path.partial``. Raises TrainingError when parity fails."""
-    partial = partial_path(path)
+    parity figures and the temporary file, which the caller moves into place. Raises TrainingError when parity
+    fails; the temporary file is removed whenever this raises (Ctrl-C and SIGTERM included)."""
+    partial = partial_file(path)
     try:
         export_onnx(exported, info, partial)
         results = check_parity(reference, partial, info.size_multiple, real_lightness)
@@ -215,17 +222,49 @@ def write_model(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return results
+    return results, partial
+
+
+def interrupt_on_sigterm() -> None:
+    """SIGTERM (a job scheduler's stop, `kill`) unwinds like Ctrl-C, so the temporary file is removed on the way."""
+
+    def interrupt(_number, _frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+MIN_PARITY_SIDE = 64  # a parity photo smaller than this checks too little of the network to count
 
 
 def _real_lightness(folder: Path | None, count: int = 2) -> list[np.ndarray]:
+    """L* of the first ``count`` usable photos of ``--parity-photos``; unreadable and tiny ones are passed over."""
     if folder is None:
         return []
     from gimp_plugin import color
     from training.data import find_files, load_rgb
 
-    files = find_files([folder])[:count]
-    return [color.rgb_to_lightness(load_rgb(path, 256).astype(np.float32) / 255) for path, _, _ in files]
+    if not folder.is_dir():
+        raise TrainingError(f"--parity-photos {folder}: not a folder")
+    found = []
+    for path, _, _ in find_files([folder]):
+        try:
+            pixels = load_rgb(path, 256)
+        except Exception as error:  # any decoder failure: this photo cannot check parity, another may
+            print(f"colorize-export: note: --parity-photos: passed over {path} (cannot read it: {error})",
+                  file=sys.stderr)  # fmt: skip
+            continue
+        if min(pixels.shape[:2]) < MIN_PARITY_SIDE:
+            print(f"colorize-export: note: --parity-photos: passed over {path} (smaller than {MIN_PARITY_SIDE} px)",
+                  file=sys.stderr)  # fmt: skip
+            continue
+        found.append(color.rgb_to_lightness(pixels.astype(np.float32) / 255))
+        if len(found) == count:
+            break
+    if not found:
+        raise TrainingError(f"--parity-photos {folder}: no readable photo of at least {MIN_PARITY_SIDE} px in it")
+    return found
 
 
 def _render_size(text: str) -> int:
@@ -282,7 +321,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="store the weights in float32 (twice the size; the default float16 storage computes "
                              "in float32 all the same)")  # fmt: skip
     parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
-    parser.add_argument("--chroma-gain", type=float, default=1.0, help="scale the predicted ab (1.0: as trained)")
+    parser.add_argument("--chroma-gain", type=float, default=1.0,
+                        help="scale the predicted ab (default 1.0: as trained). A run that started from the shipped "
+                        "model trained without its gain (1.17): give a gain again, or the export is paler; "
+                        "colorize-calibrate reads one off held-out photos")  # fmt: skip
     parser.add_argument("--temperature", type=float,
                         help="a bins model's annealing temperature (default: the run's --bins-temperature, "
                              f"{ab_bins.DEFAULT_TEMPERATURE:g} unless set; lower leans towards the likeliest colour, "
@@ -293,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         help="average the predictions for the photo and its mirror image (twice the network time)",
     )
     args = parser.parse_args(argv)
+    interrupt_on_sigterm()
     if not (args.chroma_gain > 0 and math.isfinite(args.chroma_gain)):
         parser.error("--chroma-gain must be a number above 0")
     if args.temperature is not None and not (args.temperature > 0 and math.isfinite(args.temperature)):
@@ -309,18 +352,23 @@ def main(argv: list[str] | None = None) -> int:
         exported = fold_batch_norms(copy.deepcopy(reference))
         info = model_info(config, exported, args.render_size, trained_on, args.chroma_gain, mirror_average)
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        results = write_model(reference, exported, info, args.output, not args.float32_weights,
-                              _real_lightness(args.parity_photos))  # fmt: skip
+        results, partial = write_model(reference, exported, info, args.output, not args.float32_weights,
+                                       _real_lightness(args.parity_photos))  # fmt: skip
         for name, delta in results:
             print(f"parity {name}: max |delta ab| = {delta:.2e}")
-        os.replace(partial_path(args.output), args.output)
+        try:
+            os.replace(partial, args.output)
+        finally:
+            partial.unlink(missing_ok=True)
     except (TrainingError, FileNotFoundError) as error:
         print(f"colorize-export: {error}", file=sys.stderr)
         return 1
-    except OSError as error:  # a full disk, a read-only folder: nothing partial is left
-        partial_path(args.output).unlink(missing_ok=True)
+    except OSError as error:  # a full disk, a read-only folder: write_model left nothing partial
         print(f"colorize-export: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("colorize-export: stopped; nothing was written", file=sys.stderr)
+        return 130
     size_mb = args.output.stat().st_size / 1e6
     print(
         f"wrote {args.output} ({size_mb:.1f} MB, {info.arch}, multiple {info.size_multiple}, "

@@ -16,15 +16,16 @@ from torch import nn
 from gimp_plugin import contract
 
 from .errors import TrainingError
-from .export import BINS_TEMPERATURE, CHROMA_GAIN, MIRROR_AVERAGED
+from .export import BINS_TEMPERATURE, CHROMA_GAIN, MIRROR_AVERAGED, scale_chroma
 from .folding import load_folded
 from .models import PRESETS, ab_bins_of, build_generator
 
 SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
-_GAIN = re.compile(CHROMA_GAIN + r" ([0-9]*\.?[0-9]+)")
-_TEMPERATURE = re.compile(BINS_TEMPERATURE + r" ([0-9]*\.?[0-9]+)")
+_NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"  # as Python's :g writes it, 5e-05 included
+_GAIN = re.compile(CHROMA_GAIN + " " + _NUMBER)
+_TEMPERATURE = re.compile(BINS_TEMPERATURE + " " + _NUMBER)
 # the notes colorize-export appends to colorize.trained_on; a re-export writes them anew
-_EXPORT_NOTES = re.compile(rf"; ({CHROMA_GAIN} [0-9.]+|{BINS_TEMPERATURE} [0-9.]+|{MIRROR_AVERAGED})")
+_EXPORT_NOTES = re.compile(rf"; ({CHROMA_GAIN} {_NUMBER}|{BINS_TEMPERATURE} {_NUMBER}|{MIRROR_AVERAGED})")
 
 
 def is_exported_model(source: str) -> bool:
@@ -104,9 +105,7 @@ def generator_from_onnx(path: Path, role: str = "--init-from") -> tuple[nn.Modul
         return generator.eval(), preset, info
     gain = chroma_gain(info.trained_on)
     if gain != 1.0:
-        with torch.no_grad():
-            generator.head.weight.div_(gain)
-            generator.head.bias.div_(gain)
+        scale_chroma(generator, 1 / gain)
     return generator.eval(), preset, info
 
 

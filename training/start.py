@@ -48,7 +48,7 @@ def validation_split(photos: list[data.Photo], config: Config, start: Start, out
     split_file = data.validation_split_file(out, config.val_split, start.inherited_splits, write=is_main)
     barrier()  # rank 0 may be writing the split file
     train, validation = data.split(photos, split_file, config.val_count)
-    if start.inherited_splits and not validation and config.val_split is None and config.val_count:
+    if start.inherited_splits and not validation and config.val_split is None and config.val_count != 0:
         log.info("none of the source model's validation photos are in --data; choosing a new split")
         if is_main:
             split_file.unlink(missing_ok=True)
@@ -56,6 +56,9 @@ def validation_split(photos: list[data.Photo], config: Config, start: Start, out
         train, validation = data.split(photos, split_file, config.val_count)
     if not train:
         raise TrainingError("every photo went to the validation split; add photos or lower --val-count")
+    if is_main:
+        log.info("holding out %d of %d photos for validation (%s; --val-count N to choose another number)",
+                 len(validation), len(photos), split_file)  # fmt: skip
     return train, validation
 
 

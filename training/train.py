@@ -10,7 +10,9 @@ import csv
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +50,7 @@ class _TimeBudget:
     started: float
     calibration: tuple[int, float] | None = None  # (step, time) where the speed measurement starts
     next_plan: int = 0
+    fitted: bool = False  # whether the run's length has been fitted to the measured speed yet
 
     def __post_init__(self) -> None:
         self.next_plan = self.first_step + CALIBRATION_SKIP + CALIBRATION_STEPS
@@ -356,13 +359,19 @@ class Trainer:
             now = self.clock()
             steps_per_s = (self.step - budget.calibration[0]) / (now - budget.calibration[1])
             self.fit_to_time_limit(steps_per_s, budget.limit - (now - budget.started))
+            budget.fitted = True
             last_step = self._last_step()
             budget.next_plan = self.step + max(CALIBRATION_STEPS, (last_step - self.step) // REPLANS)
             if progress:
                 progress.total = self.total_steps
                 progress.refresh()
         if self._over_time(budget):
-            log.warning("time limit: over %.0f s at step %d; stopping here", budget.limit, self.step)
+            if not budget.fitted:
+                log.warning("time limit: %.0f s ran out at step %d, before the speed was measured and the "
+                            "learning-rate schedule fitted to it (planned for %d steps): give a longer --time-limit "
+                            "or a --max-steps that fits", budget.limit, self.step, self.total_steps)  # fmt: skip
+            else:
+                log.warning("time limit: over %.0f s at step %d; stopping here", budget.limit, self.step)
             last_step = self.step
         return last_step
 
@@ -420,8 +429,9 @@ class Trainer:
                     self.record({**means, "images_per_s": rate})
                     progress.set_postfix(loss=f"{means.get('loss', 0):.4f}", img_s=f"{rate:.1f}", phase=self.phase())
                     window_start, window_images, running = time.perf_counter(), 0, {}
-                if self.is_main and (self.step % config.sample_every == 0 or self.step == self.total_steps):
-                    self.record(self.validate(val_loader))
+                last = self.step >= last_step
+                if self.is_main and (self.step % config.sample_every == 0 or self.step == self.total_steps or last):
+                    self.record(self.validate(val_loader))  # a run cut short by its time limit gets them too
                     loss_curves(self.history, self.out / "loss_curves.png")
                 if self.step % config.checkpoint_every == 0 or self.step >= last_step:
                     self.save()
@@ -434,11 +444,66 @@ class Trainer:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config, args = parse_args(argv)
+    _interrupt_on_sigterm()
     try:
         return train(config, args)
     except TrainingError as error:
         print(f"colorize-train: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        saved = args.out / "last.pt"
+        where = f"the last checkpoint ({saved}) is kept: continue with --out {args.out} --resume" if saved.is_file() \
+            else "no checkpoint was written yet"  # fmt: skip
+        print(f"\ncolorize-train: stopped; {where}", file=sys.stderr)
+        return 130
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a job scheduler's stop) ends a run as Ctrl-C does: in words, with its last checkpoint kept."""
+
+    def interrupt(_number, _frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def _check_out_folder(out: Path, data_folders: list[str]) -> None:
+    """The run folder may not be inside a data folder: the run would train on its own sample grids (which show the
+    held-out photos' truth) and checkpoints' neighbours."""
+    resolved = out.resolve()
+    for folder in data_folders:
+        root = Path(folder).resolve()
+        if resolved == root or root in resolved.parents:
+            raise TrainingError(f"--out {out} is inside --data {folder}: the run would train on its own sample "
+                                "images; put the run folder elsewhere (runs/NAME, say)")  # fmt: skip
+
+
+def _lock(out: Path):
+    """Hold ``out``'s lock for the run: a second run into the same folder is refused instead of interleaving its
+    logs and checkpoints with this one's. The lock goes with the process (a killed run leaves none)."""
+    import fcntl
+
+    handle = open(out / ".lock", "a+")  # noqa: SIM115 - held open for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise TrainingError(f"another colorize-train is running in {out}; wait for it, or pick another --out") from None
+    return handle
+
+
+def trim_log(path: Path, step: int) -> None:
+    """Drop the log rows after ``step``: a resumed run logs them again from its checkpoint."""
+    if not path.is_file():
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    kept = [rows[0], *(row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= step)] if rows else []
+    temporary = path.with_name(f".{path.name}.trim")
+    with open(temporary, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+    os.replace(temporary, path)
 
 
 def train(config: Config, args) -> int:
@@ -463,14 +528,18 @@ def train(config: Config, args) -> int:
         config = stored
     elif (out / "last.pt").exists():
         raise TrainingError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+    _check_out_folder(out, config.data)
     rank, world, device = setup_distributed(config)
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     out.mkdir(parents=True, exist_ok=True)
+    lock = _lock(out) if rank == 0 else None  # noqa: F841 - held until the process ends
     if rank == 0:
         (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
     trainer = Trainer(config, out, rank, world, device)
     if args.resume:
         trainer.restore(saved)
+        if rank == 0:
+            trim_log(out / "log.csv", trainer.step)
         log.info("resumed at step %d of %d", trainer.step, trainer.total_steps)
     elif config.init_from:
         # What the run starts from, in this run's own parametrization (an exported model's batch norms are
