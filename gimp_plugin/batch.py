@@ -12,6 +12,7 @@ lists them. Temporary files left beside this run's outputs by an interrupted run
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -261,7 +262,7 @@ class BatchPlan:
         """Remove the temporary files an interrupted run left for the output ``name`` in ``folder`` (only this
         shard's outputs, so the shards running beside this one keep theirs)."""
         if folder not in self._stale:
-            self._stale[folder] = _temporaries_in(folder)
+            self._stale[folder] = temporaries_in(folder)
         if not self._stale[folder]:
             return
         for temporary in self._stale[folder].pop(temporary_prefix(name)[1:-1], []):
@@ -301,7 +302,7 @@ class BatchPlan:
         return None if reason is None else f"{source}: cannot write {destination}: {reason}"
 
 
-def _temporaries_in(folder: str) -> dict[str, list[str]]:
+def temporaries_in(folder: str) -> dict[str, list[str]]:
     """The temporary files image_write leaves when killed, in ``folder``, by the output name they were for."""
     found: dict[str, list[str]] = {}
     try:
@@ -313,6 +314,20 @@ def _temporaries_in(folder: str) -> dict[str, list[str]]:
     except OSError:  # a folder not made yet, or not readable: nothing to clean there
         pass
     return found
+
+
+def remove_orphaned_temporaries(outputs: dict[str, set[str]]) -> list[str]:
+    """After a run whose writers have all ended: remove the temporary files of ``outputs`` (folder -> output names)
+    whose output now exists (a worker killed while writing it left one, and a retry wrote the output). Returns them."""
+    removed = []
+    for folder, names in outputs.items():
+        for name, temporaries in temporaries_in(folder).items():
+            if name in names and os.path.exists(os.path.join(folder, name)):
+                for temporary in temporaries:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(folder, temporary))
+                        removed.append(os.path.join(folder, temporary))
+    return removed
 
 
 def plan_outputs(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from .batch import remove_orphaned_temporaries
 from .errors import InputError
 from .files import Outcome, Settings, run_task
 
@@ -107,9 +108,14 @@ def colorize_chunk(pairs: list[tuple[str, str]], model_spec: dict, settings: Set
     return [asdict(run_task(Path(source), Path(destination), model, settings)) for source, destination in pairs]
 
 
-def _chunks(pairs: Iterable[tuple[Path, Path]], size: int) -> Iterator[list[tuple[str, str]]]:
+def _chunks(
+    pairs: Iterable[tuple[Path, Path]], size: int, sent: dict[str, set[str]]
+) -> Iterator[list[tuple[str, str]]]:
+    """Chunks of ``size`` (input, output) pairs; each output's name is recorded in ``sent`` by folder."""
     chunk = []
     for source, destination in pairs:
+        folder, name = os.path.split(str(destination))
+        sent.setdefault(folder, set()).add(name)
         chunk.append((str(source), str(destination)))
         if len(chunk) == size:
             yield chunk
@@ -129,12 +135,14 @@ def run_on_cluster(
     """Colorize ``pairs`` on the cluster at ``address``, calling ``on_outcome`` for each photo as its chunk ends."""
     distributed = _import_distributed()
     where, workers = parse_address(address)
+    sent: dict[str, set[str]] = {}
     with _client(where, workers, model_spec.get("threads")) as client:
         try:
-            _run_chunks(distributed, client, _chunks(pairs, chunk_size), settings, model_spec, on_outcome)
+            _run_chunks(distributed, client, _chunks(pairs, chunk_size, sent), settings, model_spec, on_outcome)
         finally:
             if where == "local":
                 client.cluster.close()
+    remove_orphaned_temporaries(sent)  # every chunk has ended: what a killed worker left is nobody's now
 
 
 def _run_chunks(distributed, client, chunks, settings, model_spec, on_outcome) -> None:

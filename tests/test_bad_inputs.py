@@ -216,7 +216,7 @@ def test_a_terminated_run_leaves_no_temporary_file(tmp_path, model_path, signal_
 def test_a_saturation_that_is_not_a_number_is_refused(tmp_path, value, capsys):
     with pytest.raises(SystemExit) as stop:
         run(save_gray(tmp_path / "a.png"), "-o", tmp_path / "o.png", "--saturation", value)
-    assert stop.value.code == 2 and "give a number from 0 up" in capsys.readouterr().err
+    assert stop.value.code == 2 and "give a number from 0 to 10" in capsys.readouterr().err
 
 
 def test_a_nan_pixel_is_blamed_on_the_image(model):

@@ -235,7 +235,7 @@ def interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-MIN_PARITY_SIDE = 64  # a parity photo smaller than this checks too little of the network to count
+MIN_PARITY_SIDE = 32  # the size multiple of the presets: a smaller photo has no whole block to check parity on
 
 
 def _real_lightness(folder: Path | None, count: int = 2) -> list[np.ndarray]:
