@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
@@ -65,13 +65,6 @@ class Task:
     source: Path
     destination: Path
     refused: str | None = None
-
-
-@dataclass
-class Plan:
-    pairs: list[tuple[Path, Path]] = field(default_factory=list)  # (input, output) to colorize, in order
-    refused: list[str] = field(default_factory=list)  # inputs that cannot be done, with the reason
-    notes: list[str] = field(default_factory=list)  # what the planner changed, for the user
 
 
 def _digest(text: str) -> int:
@@ -133,12 +126,6 @@ def _walk(
                 yield entry.path, relative + entry.name, identity
     for entry in folders:
         yield from _walk(entry.path, skip, relative + entry.name + "/", passed)
-
-
-def walk_images(folder: Path, skip: Path | None = None) -> Iterator[Path]:
-    """Image files under ``folder`` in a stable order; hidden entries and the folder ``skip`` are left out."""
-    for walked in _walk(os.fspath(folder), skip):
-        yield Path(walked[0])
 
 
 def _check_output_kind(inputs: list[Path], output: Path, folder_output: bool, batch: bool) -> None:
@@ -328,26 +315,3 @@ def remove_orphaned_temporaries(outputs: dict[str, set[str]]) -> list[str]:
                         os.unlink(os.path.join(folder, temporary))
                         removed.append(os.path.join(folder, temporary))
     return removed
-
-
-def plan_outputs(
-    inputs: list[Path],
-    output: Path,
-    extension: str | None,
-    batch: bool = False,
-    *,
-    output_is_folder: bool = False,
-    protected: tuple[Path, ...] = (),
-) -> Plan:
-    """The whole plan as lists (for a few inputs; the CLI streams a BatchPlan). One file in: ``output`` is the
-    file (or a folder to put it in, when it is one or ``output_is_folder``). Several, or a folder (or ``batch``):
-    ``output`` is a folder, and a folder's images keep their path relative to it."""
-    batch_plan = BatchPlan(inputs, output, extension, batch, output_is_folder=output_is_folder, protected=protected)
-    plan = Plan()
-    for task in batch_plan.tasks():
-        if task.refused is None:
-            plan.pairs.append((task.source, task.destination))
-        else:
-            plan.refused.append(task.refused)
-    plan.notes = batch_plan.notes
-    return plan

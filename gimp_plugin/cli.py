@@ -263,10 +263,10 @@ def _run_here(tasks, model: ColorizationModel, settings: Settings, tally: Tally)
             tally(run_task(task.source, task.destination, model, settings))
 
 
-def _run_on_cluster(tasks, args: argparse.Namespace, settings: Settings, tally: Tally) -> None:
+def _run_on_cluster(tasks, args: argparse.Namespace, model: ColorizationModel, settings: Settings, tally: Tally):
     from .cluster import file_digest, run_on_cluster
 
-    model = load_model(args.model)  # which file the workers must have: checked by its digest on each
+    # the file the workers load; each checks by its digest that it has the same one
     spec = {"model_path": str(model.path), "digest": file_digest(model.path), "device": args.device,
             "threads": args.threads}  # fmt: skip
 
@@ -327,9 +327,9 @@ def main(argv: list[str] | None = None) -> int:
         plan = BatchPlan(existing, args.output, args.format, batch=len(args.inputs) > 1,
                          output_is_folder=output_is_folder, protected=protected, shard=args.shard)  # fmt: skip
         if args.cluster:
-            from .cluster import _import_distributed
+            from .cluster import require_distributed
 
-            _import_distributed()  # said before the model loads: what to install
+            require_distributed()  # said before the model loads: what to install
         model = load_model(args.model, device=args.device, threads=args.threads)
         references = [_load_reference(path, model, args.render_size) for path in args.reference or []]
         report = Report(args.report, existing) if args.report is not None else None
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             if folder.unreadable:
                 tally.failed(folder.path, f"{folder.path}: {folder.reason}")
         if args.cluster:
-            _run_on_cluster(plan.tasks(), args, settings, tally)
+            _run_on_cluster(plan.tasks(), args, model, settings, tally)
         else:
             _run_here(plan.tasks(), model, settings, tally)
     except (KeyboardInterrupt, Stopped) as stop:

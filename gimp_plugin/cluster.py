@@ -22,13 +22,15 @@ from .batch import remove_orphaned_temporaries
 from .errors import InputError
 from .files import Outcome, Settings, run_task
 
+CONNECT_TIMEOUT = "30s"  # how long a tcp:// scheduler may take to answer
 CHUNK_SIZE = 32  # photos per Dask task: per-task overhead stays small beside ~1 s a photo, retries stay cheap
 CHUNKS_PER_THREAD = 2  # in flight per worker thread: one running, one waiting, so no worker idles between chunks
 _M_TRIM_THRESHOLD = -1  # glibc mallopt parameter
 INSTALL_HINT = "--cluster needs Dask distributed: run ./install.sh --cluster (or pip install 'colorize[cluster]')"
 
 
-def _import_distributed():
+def require_distributed():
+    """The ``distributed`` module, or InputError saying what to install."""
     try:
         import distributed
     except ImportError:
@@ -49,11 +51,15 @@ def parse_address(text: str) -> tuple[str, int | None]:
 
 
 def _client(address: str, workers: int | None, threads: int | None):
-    distributed = _import_distributed()
+    distributed = require_distributed()
     import dask
 
     if address != "local":
-        return distributed.Client(address, timeout="30s")
+        try:
+            return distributed.Client(address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as error:
+            raise InputError(f"--cluster {address}: cannot reach a Dask scheduler there ({error}); start one with "
+                             "`dask scheduler` and give the address it prints") from None  # fmt: skip
     count = workers or max(1, (os.cpu_count() or 1) // max(1, threads or 1))
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers, which doubled the CPU time of a 12 MP photo.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
@@ -133,7 +139,7 @@ def run_on_cluster(
     chunk_size: int = CHUNK_SIZE,
 ) -> None:
     """Colorize ``pairs`` on the cluster at ``address``, calling ``on_outcome`` for each photo as its chunk ends."""
-    distributed = _import_distributed()
+    distributed = require_distributed()
     where, workers = parse_address(address)
     sent: dict[str, set[str]] = {}
     with _client(where, workers, model_spec.get("threads")) as client:

@@ -97,3 +97,15 @@ def test_the_cli_runs_a_batch_on_a_local_cluster_and_resumes(tmp_path, model_pat
     assert "broken.png" in error and "1 done before" in error
     assert len(report.read_text().splitlines()) == 6
     assert sorted(p.name for p in out.iterdir()) == [f"scan{i:02d}.png" for i in range(5)]
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_is_not_there_is_said_in_words(tmp_path, gray_u8, model_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    from gimp_plugin import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
+    Image.fromarray(gray_u8).save(tmp_path / "a.png")
+    code = run(tmp_path / "a.png", "-o", tmp_path / "out.png", "--model", model_path, "--cluster", "tcp://127.0.0.1:9")
+    assert code == 2 and "cannot reach a Dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
