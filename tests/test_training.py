@@ -584,3 +584,11 @@ def test_unreadable_and_linked_folders_are_counted_not_skipped_silently(tmp_path
     assert len(report.photos) == 6 and len(report.passed_folders) == 2
     assert "and 2 folder(s)" in report.summary()
     assert "locked: cannot read this folder" in caplog.text and "linked: a link to a folder" in caplog.text
+
+
+@pytest.mark.parametrize("recipe", sorted((ROOT / "docs" / "recipe").glob("stage*.json")), ids=lambda p: p.stem)
+def test_every_recipe_stage_reads_as_settings(recipe):
+    from training.config import read_settings
+
+    settings = read_settings(recipe)
+    assert settings["data"] and settings["preset"].startswith("fusion")

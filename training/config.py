@@ -159,7 +159,8 @@ def read_settings(path: Path) -> dict:
     problems = [problem for name, value in renamed.items() if (problem := _type_problem(name, value))]
     if problems:
         raise TrainingError(f"--settings {path}: {'; '.join(problems)}")
-    return {name: float(value) if _annotation(name)[0] == "float" else value for name, value in renamed.items()}
+    return {name: float(value) if value is not None and _annotation(name)[0] == "float" else value
+            for name, value in renamed.items()}  # fmt: skip
 
 
 _KIND_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a text",
