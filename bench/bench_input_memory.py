@@ -2,6 +2,7 @@
 
 - a multi-page TIFF (400 pages of 1000 x 750): only the first page may be decoded, so it should cost what a
   one-page TIFF costs;
+- a TIFF of 300 samples a pixel: decoded whole, and the memory check before decoding must count that;
 - a 20000 x 20000 RGBA hint image: reduced as it is read, it should cost its 8-bit pixels once (1.6 GB), not twice;
 - the render size: the network's memory per pixel of the render (what limits.NETWORK_BYTES_PER_RENDER_PIXEL holds).
 
@@ -63,6 +64,29 @@ def multipage(folder: Path) -> None:
           f"{many['peak'] / 1e6:.0f} MB, read as {many['shape']}; note: {many['notes']}")  # fmt: skip
 
 
+ESTIMATE = """import json, sys
+from gimp_plugin import limits
+width, height, samples = map(int, sys.argv[1:4])
+need = limits.estimated_peak_bytes(width, height, 1) + (width * height * samples if samples > 4 else 0)
+result = {"estimate": need}"""
+
+
+def many_samples(folder: Path, side: int = 3000, samples: int = 300) -> None:
+    """A TIFF of ``samples`` 8-bit samples a pixel: decoded whole before the first 4 are kept. The memory check
+    must count them all (it once estimated a 3000 x 3000 x 300 file at 0.73 GB; reading it peaked at 2.86 GB)."""
+    import tifffile
+
+    rows = np.add.outer(np.arange(side) // 7, np.arange(side) // 5).astype(np.uint8)
+    with tifffile.TiffWriter(folder / "samples.tif") as tiff:
+        tiff.write(np.broadcast_to(rows[..., None], (side, side, samples)), photometric="minisblack",
+                   planarconfig="contig", compression="zlib", extrasamples=[0] * (samples - 1))  # fmt: skip
+    size = (folder / "samples.tif").stat().st_size / 1e6
+    read = _child(READ, str(folder / "samples.tif"))
+    estimate = _child(ESTIMATE, str(side), str(side), str(samples))["estimate"]
+    print(f"{side} x {side} TIFF of {samples} samples a pixel ({size:.0f} MB file): read at a peak of "
+          f"{read['peak'] / 1e9:.2f} GB; the check before decoding estimates {estimate / 1e9:.2f} GB")  # fmt: skip
+
+
 def huge_hints(folder: Path) -> None:
     from PIL import Image
 
@@ -99,9 +123,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-hints", action="store_true", help="skip the 20000 x 20000 hint image (1.6 GB)")
     parser.add_argument("--render-sizes", type=int, nargs="+", default=[384, 1000, 2000])
+    parser.add_argument("--skip-samples", action="store_true", help="skip the 300-sample TIFF (2.7 GB decoded)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         multipage(Path(folder))
+        if not args.skip_samples:
+            many_samples(Path(folder))
         if not args.skip_hints:
             huge_hints(Path(folder))
         render_sizes(Path(folder), args.render_sizes)
