@@ -482,8 +482,10 @@ def _check_out_folder(out: Path, data_folders: list[str]) -> None:
 def _lock(out: Path):
     """Hold ``out``'s lock for the run: a second run into the same folder is refused instead of interleaving its
     logs and checkpoints with this one's. The lock goes with the process (a killed run leaves none)."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; runs there are not guarded against a second one
+        return None
     handle = open(out / ".lock", "a+")  # noqa: SIM115 - held open for the whole run
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
