@@ -169,7 +169,6 @@ class BatchPlan:
         self.notes: list[str] = []
         self.total = self.appeared = self.all_shards = 0
         self.passed: list[PassedFolder] = []
-        self._passing: list[PassedFolder] | None = None
         self.folder_output = bool(inputs) and (
             batch or output_is_folder or output.is_dir() or any(path.is_dir() for path in inputs)
         )
@@ -184,8 +183,9 @@ class BatchPlan:
         self._folders: dict[str, str | None] = {}  # this shard's output folders -> why they take no files
         self._check()
 
-    def _candidates(self) -> Iterator[tuple[str, str, str, int]]:
-        """(input, output, key, input's identity) in a stable order; key: the input's path relative to its root."""
+    def _candidates(self, passed: list[PassedFolder] | None = None) -> Iterator[tuple[str, str, str, int]]:
+        """(input, output, key, input's identity) in a stable order; key: the input's path relative to its root.
+        Folders the walk passes by are appended to ``passed`` when given."""
         if not self.folder_output:
             source = os.fspath(self.inputs[0])
             yield source, self._with_suffix(os.fspath(self.output)), self.inputs[0].name, self._identity_of(source)
@@ -193,7 +193,7 @@ class BatchPlan:
         skip, root = _resolved(self.output), os.path.abspath(self.output)
         for source in self.inputs:
             if source.is_dir():
-                for path, relative, identity in _walk(os.fspath(source), skip, passed=self._passing):
+                for path, relative, identity in _walk(os.fspath(source), skip, passed=passed):
                     yield path, self._with_suffix(os.path.join(root, relative)), relative, identity
             else:
                 path = os.fspath(source)
@@ -213,9 +213,8 @@ class BatchPlan:
 
     def _check(self) -> None:
         collisions, examples = 0, []
-        self._passing = self.passed  # the check's walk says which folders it passed by; the second walk does not
-        self._stale: dict[str, dict[str, list[str]]] = {}
-        for source, destination, key, identity in self._candidates():
+        stale: dict[str, dict[str, list[str]]] = {}  # folder -> its temporary files, read once
+        for source, destination, key, identity in self._candidates(self.passed):
             self._input_files.add(identity)
             digest = self._output_digest(destination)
             first = self._first_of.get(digest)
@@ -232,9 +231,7 @@ class BatchPlan:
                 self.total += 1
                 folder, name = os.path.split(destination)
                 self._plan_folder(folder)
-                self._remove_stale_temporaries(folder, name)
-        self._stale.clear()
-        self._passing = None
+                self._remove_stale_temporaries(folder, name, stale)
         if collisions:
             shown = "; ".join(f"{source} and another input -> {destination}" for destination, source in examples)
             more = f" (and {collisions - len(examples)} more)" if collisions > len(examples) else ""
@@ -245,14 +242,14 @@ class BatchPlan:
         if folder not in self._folders:
             self._folders[folder] = unwritable_reason(Path(folder))
 
-    def _remove_stale_temporaries(self, folder: str, name: str) -> None:
+    def _remove_stale_temporaries(self, folder: str, name: str, stale: dict[str, dict[str, list[str]]]) -> None:
         """Remove the temporary files an interrupted run left for the output ``name`` in ``folder`` (only this
-        shard's outputs, so the shards running beside this one keep theirs)."""
-        if folder not in self._stale:
-            self._stale[folder] = temporaries_in(folder)
-        if not self._stale[folder]:
+        shard's outputs, so the shards running beside this one keep theirs); ``stale`` holds each folder's listing."""
+        if folder not in stale:
+            stale[folder] = temporaries_in(folder)
+        if not stale[folder]:
             return
-        for temporary in self._stale[folder].pop(temporary_prefix(name)[1:-1], []):
+        for temporary in stale[folder].pop(temporary_prefix(name)[1:-1], []):
             try:
                 os.unlink(os.path.join(folder, temporary))
             except OSError:

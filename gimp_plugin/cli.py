@@ -251,14 +251,14 @@ class Tally:
         if self.progress is not None:
             self.progress.update(1)
 
-    def failed(self, source: str, message: str) -> None:
-        self(Outcome(source, None, FAILED, message))
+    def failed(self, source: str, message: str, destination: str | None = None) -> None:
+        self(Outcome(source, destination, FAILED, message))
 
 
 def _run_here(tasks, model: ColorizationModel, settings: Settings, tally: Tally) -> None:
     for task in tasks:
         if task.refused is not None:
-            tally(Outcome(str(task.source), str(task.destination), FAILED, task.refused))
+            tally.failed(str(task.source), task.refused, str(task.destination))
         else:
             tally(run_task(task.source, task.destination, model, settings))
 
@@ -273,7 +273,7 @@ def _run_on_cluster(tasks, args: argparse.Namespace, model: ColorizationModel, s
     def good_ones():
         for task in tasks:
             if task.refused is not None:
-                tally(Outcome(str(task.source), str(task.destination), FAILED, task.refused))
+                tally.failed(str(task.source), task.refused, str(task.destination))
             elif task.destination.exists() and not settings.overwrite:
                 tally(Outcome(str(task.source), str(task.destination), DONE_BEFORE))  # no need to send it
             else:
