@@ -208,15 +208,15 @@ def test_gains_and_temperatures_are_read_back_as_written():
     assert bins_temperature("photos; chroma gain 1.2; bins temperature 1e-01") == 0.1
 
 
-def test_sigterm_unwinds_export_like_ctrl_c():
+def test_sigterm_unwinds_the_training_tools_like_ctrl_c():
     import os
     import signal
 
-    from training import export
+    from training.errors import interrupt_on_sigterm
 
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        export.interrupt_on_sigterm()
+        interrupt_on_sigterm()
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGTERM)
     finally:

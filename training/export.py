@@ -12,10 +12,8 @@ import copy
 import datetime
 import math
 import os
-import signal
 import sys
 import tempfile
-import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from gimp_plugin import contract
 
 from . import ab_bins, checkpoint
 from .config import from_dict
-from .errors import TrainingError
+from .errors import TrainingError, interrupt_on_sigterm
 from .folding import fold_batch_norms
 from .half_weights import store_weights_as_float16
 from .models import (
@@ -223,16 +221,6 @@ def write_model(
         partial.unlink(missing_ok=True)
         raise
     return results, partial
-
-
-def interrupt_on_sigterm() -> None:
-    """SIGTERM (a job scheduler's stop, `kill`) unwinds like Ctrl-C, so the temporary file is removed on the way."""
-
-    def interrupt(_number, _frame):
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
 
 
 MIN_PARITY_SIDE = 32  # the size multiple of the presets: a smaller photo has no whole block to check parity on

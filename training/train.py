@@ -10,9 +10,7 @@ import csv
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from . import ab_bins, checkpoint, data, losses, start
 from .config import ADJUSTABLE_ON_RESUME, Config, from_dict, parse_args, resume_conflicts
-from .errors import TrainingError
+from .errors import TrainingError, interrupt_on_sigterm
 from .lab import lab_to_rgb, rgb_to_lab
 from .models import PatchDiscriminator, ab_bins_of
 from .visual import loss_curves, sample_grid
@@ -444,7 +442,7 @@ class Trainer:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config, args = parse_args(argv)
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     try:
         return train(config, args)
     except TrainingError as error:
@@ -456,16 +454,6 @@ def main(argv: list[str] | None = None) -> int:
             else "no checkpoint was written yet"  # fmt: skip
         print(f"\ncolorize-train: stopped; {where}", file=sys.stderr)
         return 130
-
-
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM (a job scheduler's stop) ends a run as Ctrl-C does: in words, with its last checkpoint kept."""
-
-    def interrupt(_number, _frame):
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _check_out_folder(out: Path, data_folders: list[str]) -> None:
