@@ -102,17 +102,17 @@ print()' "$ROOT" "$VENV_PYTHON" "$ROOT/gimp_plugin/models" >"$config"
   if [[ "$version" == "3" ]]; then
     # GIMP 3 wants plug-ins/<name>/<name>.py, executable.
     mkdir -p "$dir/$PLUGIN_NAME"
-    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize.py" "$dir/$PLUGIN_NAME/$PLUGIN_NAME.py" 755
-    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize_preview.py" "$dir/$PLUGIN_NAME/colorize_preview.py" 644
-    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize_suggest.py" "$dir/$PLUGIN_NAME/colorize_suggest.py" 644
-    copy_if_changed "$ROOT/gimp_plugin/colorize_locate.py" "$dir/$PLUGIN_NAME/colorize_locate.py" 644
+    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize/colorize.py" "$dir/$PLUGIN_NAME/$PLUGIN_NAME.py" 755
+    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize/colorize_preview.py" "$dir/$PLUGIN_NAME/colorize_preview.py" 644
+    copy_if_changed "$ROOT/gimp_plugin/gimp3/colorize/colorize_suggest.py" "$dir/$PLUGIN_NAME/colorize_suggest.py" 644
+    copy_if_changed "$ROOT/gimp_plugin/worker/colorize_locate.py" "$dir/$PLUGIN_NAME/colorize_locate.py" 644
     copy_if_changed "$config" "$dir/$PLUGIN_NAME/colorize-config.json" 644
     say "GIMP 3 plug-in: $dir/$PLUGIN_NAME/$PLUGIN_NAME.py"
   else
     mkdir -p "$dir"
     copy_if_changed "$ROOT/gimp_plugin/gimp2/colorize_gimp2.py" "$dir/colorize_gimp2.py" 755
     # Not executable: GIMP 2.10 only runs executable files in plug-ins/ as plug-ins.
-    copy_if_changed "$ROOT/gimp_plugin/colorize_locate.py" "$dir/colorize_locate.py" 644
+    copy_if_changed "$ROOT/gimp_plugin/worker/colorize_locate.py" "$dir/colorize_locate.py" 644
     copy_if_changed "$config" "$dir/colorize-config.json" 644
     say "GIMP 2.10 plug-in: $dir/colorize_gimp2.py"
   fi

@@ -80,7 +80,7 @@ def throughput(args: argparse.Namespace) -> None:
 
 PLAN = """import json, resource, sys, time
 from pathlib import Path
-from gimp_plugin.batch import BatchPlan
+from gimp_plugin.cli.batch import BatchPlan
 start = time.perf_counter()
 plan = BatchPlan([Path(sys.argv[1])], Path(sys.argv[2]), None)
 checked = time.perf_counter() - start

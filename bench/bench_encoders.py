@@ -25,12 +25,13 @@ def export_rebuilt(depth: float, path: Path) -> None:
     """The shipped architecture (fusion-effnet-bins) with an encoder ``depth`` x as deep, batch norms folded and
     exported by `colorize-export`'s own ``export_onnx``. Not its parity check: on random weights the bins head's
     logits are far outside anything trained and float32 rounding moves them; nor its float16 weight storage, which
-    onnxruntime casts back at load (training/half_weights.py), so the timing is the same."""
+    onnxruntime casts back at load (training/onnx_io/half_weights.py), so the timing is the same."""
     import torch
 
-    from training import effnet, export
-    from training.folding import fold_batch_norms
-    from training.models import build_generator
+    from training.networks import effnet
+    from training.networks.folding import fold_batch_norms
+    from training.networks.generators import build_generator
+    from training.onnx_io import export
 
     torch.manual_seed(0)
     generator = build_generator("fusion-effnet-bins", pretrained=False).eval()

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training import train  # noqa: E402
-from training.models import FusionUNet  # noqa: E402
+from training.networks.generators import FusionUNet  # noqa: E402
+from training.trainer import train  # noqa: E402
 
 FOLDED, UNFOLDED = FusionUNet._frozen_modules, FusionUNet.modules_themselves
 

@@ -19,10 +19,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gimp_plugin import color  # noqa: E402
-from gimp_plugin.image_io import IMAGE_EXTENSIONS  # noqa: E402
-from gimp_plugin.model import ColorizationModel  # noqa: E402
-from gimp_plugin.pipeline import predict_chroma, render_shape  # noqa: E402
+from gimp_plugin.core import color  # noqa: E402
+from gimp_plugin.core.pipeline import predict_chroma  # noqa: E402
+from gimp_plugin.core.render import render_shape  # noqa: E402
+from gimp_plugin.core.session import ColorizationModel  # noqa: E402
+from gimp_plugin.images.reading import IMAGE_EXTENSIONS  # noqa: E402
 
 
 def lightness_at_render_size(path: Path, render: int) -> np.ndarray:

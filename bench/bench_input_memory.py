@@ -37,12 +37,12 @@ print(json.dumps(result))"""
 
 
 READ = """import json, sys
-from gimp_plugin.image_io import read_image
+from gimp_plugin.images.reading import read_image
 loaded = read_image(sys.argv[1])
 result = {"shape": list(loaded.pixels.shape), "notes": loaded.notes}"""
 
 HINTS = """import json, sys
-from gimp_plugin.hints import read_hints
+from gimp_plugin.images.hint_files import read_hints
 hints = read_hints(sys.argv[1], (288, 288))
 result = {"hinted cells": hints.count}"""
 
@@ -65,7 +65,7 @@ def multipage(folder: Path) -> None:
 
 
 ESTIMATE = """import json, sys
-from gimp_plugin import limits
+from gimp_plugin.core import limits
 width, height, samples = map(int, sys.argv[1:4])
 need = limits.estimated_peak_bytes(width, height, 1) + (width * height * samples if samples > 4 else 0)
 result = {"estimate": need}"""

@@ -1,6 +1,6 @@
 """Peak memory of the `colorize` command per photo kind and size, each in a fresh process, as bytes per pixel.
 
-These figures set gimp_plugin/limits.py's BYTES_PER_PIXEL, which refuses a photo before decoding when it would
+These figures set gimp_plugin/core/limits.py's BYTES_PER_PIXEL, which refuses a photo before decoding when it would
 not fit in the free memory. Run: .venv/bin/python bench/bench_memory.py [--megapixels 12 48] [--model M]
 """
 
@@ -41,7 +41,7 @@ def peak_rss_of(command: list[str]) -> int:
 
 
 def measure(kind: str, megapixels: float, model: str | None) -> tuple[int, int]:
-    from gimp_plugin.image_write import write_image
+    from gimp_plugin.images.writing import write_image
 
     width = int(round((megapixels * 1e6 * 4 / 3) ** 0.5))
     height = int(round(width * 3 / 4))

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import interleaved_medians  # noqa: E402  (bench/timing.py)
 
-from gimp_plugin.model import ColorizationModel  # noqa: E402
+from gimp_plugin.core.session import ColorizationModel  # noqa: E402
 
 
 def compare_networks(

@@ -2,7 +2,7 @@
 with peak RSS, plus the network alone at the render size (the model's, unless --render-size).
 Run: .venv/bin/python bench/bench_pipeline.py [--model M]
 
-Two kinds of photo: "gray" (an 8-bit gray JPEG: the table path of gimp_plugin/table8.py over its gray levels)
+Two kinds of photo: "gray" (an 8-bit gray JPEG: the table path of gimp_plugin/core/table8.py over its gray levels)
 and "sepia" (a toned scan saved as RGB, so R, G and B differ: the same table over L* coded in 256 steps, which
 first costs a per-pixel L*). 16-bit and float photos take the general per-pixel Lab path, which this does not time.
 
@@ -35,7 +35,7 @@ def synthetic_photo(height: int, width: int) -> np.ndarray:
     """A gray 'photo': smooth shapes plus grain, so JPEG coding costs what it costs on real scans."""
     rng = np.random.default_rng(0)
     coarse = rng.random((height // 64 + 2, width // 64 + 2)).astype(np.float32)
-    from gimp_plugin.resample import bilinear_resize
+    from gimp_plugin.core.resample import bilinear_resize
 
     smooth = bilinear_resize(coarse[None], height, width)[0]
     grain = rng.normal(0, 0.03, (height, width)).astype(np.float32)
@@ -53,10 +53,10 @@ def run_one(
 ) -> dict:
     from PIL import Image
 
-    from gimp_plugin.image_io import read_image
-    from gimp_plugin.image_write import write_image
-    from gimp_plugin.model import load_model
-    from gimp_plugin.pipeline import colorize
+    from gimp_plugin.core.pipeline import colorize
+    from gimp_plugin.core.session import load_model
+    from gimp_plugin.images.reading import read_image
+    from gimp_plugin.images.writing import write_image
 
     height, width = SIZES[megapixels]
     folder = Path(tempfile.mkdtemp())
@@ -86,7 +86,7 @@ def run_one(
 
 def network_only(model_path: str | None, threads: int | None, size: int | None, repeats: int = 10) -> tuple[int, float]:
     """(side, seconds per run) of the network alone on a square input: the render size, or the model's."""
-    from gimp_plugin.model import load_model
+    from gimp_plugin.core.session import load_model
 
     model = load_model(model_path, threads=threads)
     size = size or model.info.default_render_size

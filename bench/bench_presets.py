@@ -9,7 +9,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from training.models import PRESETS, build_generator  # noqa: E402
+from training.networks.generators import PRESETS, build_generator  # noqa: E402
 
 
 def gflops(generator, size=512):

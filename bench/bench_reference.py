@@ -22,9 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 from timing import median_seconds  # noqa: E402  (bench/timing.py)
 
-from gimp_plugin import reference  # noqa: E402
-from gimp_plugin.model import load_model  # noqa: E402
-from gimp_plugin.pipeline import colorize  # noqa: E402
+from gimp_plugin.core.pipeline import colorize  # noqa: E402
+from gimp_plugin.core.render import prepare  # noqa: E402
+from gimp_plugin.core.session import load_model  # noqa: E402
+from gimp_plugin.guidance import reference  # noqa: E402
 
 
 def photos(megapixels: float) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +48,7 @@ def run_once(mode: str, megapixels: float, model: str | None) -> dict:
         colorize(gray, loaded)
     else:
         prepared = reference.prepare_reference(color, loaded)
-        carried, _, _ = reference.hints_for(gray, loaded, [prepared])
+        carried, _, _ = reference.hints_for(prepare(gray, loaded), loaded, [prepared])
         colorize(gray, loaded, hints=carried)
     import resource
 
@@ -73,7 +74,7 @@ def main() -> int:
 
     def with_reference():
         prepared[:] = [reference.prepare_reference(color, model)]
-        carried, _, _ = reference.hints_for(gray, model, prepared)
+        carried, _, _ = reference.hints_for(prepare(gray, model), model, prepared)
         colorize(gray, model, hints=carried)
 
     base, referenced = median_seconds(plain, args.repeats), median_seconds(with_reference, args.repeats)

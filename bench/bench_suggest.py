@@ -19,9 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from timing import median_seconds  # noqa: E402  (bench/timing.py)
 
-from gimp_plugin import suggest, uncertainty  # noqa: E402
-from gimp_plugin.model import load_model  # noqa: E402
-from gimp_plugin.pipeline import colorize  # noqa: E402
+from gimp_plugin.core.pipeline import colorize  # noqa: E402
+from gimp_plugin.core.render import prepare  # noqa: E402
+from gimp_plugin.core.session import load_model  # noqa: E402
+from gimp_plugin.guidance import suggest, uncertainty  # noqa: E402
 
 
 def main() -> int:
@@ -41,9 +42,9 @@ def main() -> int:
         colorize(photo, model)
 
     def suggestions():  # what --suggest-hints 10 computes instead of a plain run
-        suggest.dots_image(suggest.suggest_from(uncertainty.analyse(photo, model), args.count))
+        suggest.dots_image(suggest.suggest_from(uncertainty.analyse(prepare(photo, model), model), args.count))
 
-    analysis = uncertainty.analyse(photo, model)
+    analysis = uncertainty.analyse(prepare(photo, model), model)
 
     def picture():  # what --uncertainty-map adds: the map drawn at the photo's full size
         uncertainty.heat_map(analysis)

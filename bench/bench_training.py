@@ -50,7 +50,8 @@ def main() -> int:
         extra, environment = VARIANTS[name]
         with tempfile.TemporaryDirectory() as folder:
             run = Path(folder) / "run"
-            command = [sys.executable, "-m", "training.train", "--data", str(args.data), "--out", str(run), *BASE,
+            command = [sys.executable, "-m", "training.trainer.train", "--data", str(args.data), "--out", str(run),
+                       *BASE,
                        "--max-steps", str(args.steps), "--log-every", str(log_every),
                        *(flag.format(steps=args.steps) for flag in extra)]  # fmt: skip
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})

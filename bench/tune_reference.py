@@ -1,10 +1,10 @@
 """The reference matcher's settings, measured on the pool's held-out split (never on val_general).
 
-Each setting is a set of gimp_plugin.reference constants; every photo of the split is colorized automatically and
-with the ``same`` (the scene framed otherwise) and ``unrelated`` references of colorize-eval, and the table prints
-the PSNR gain over the automatic result, the worst photo and the share of cells that carry a color.
+Each setting is a set of gimp_plugin.guidance.reference constants; every photo of the split is colorized
+automatically and with the ``same`` (the scene framed otherwise) and ``unrelated`` references of colorize-eval, and
+the table prints the PSNR gain over the automatic result, the worst photo and the share of cells that carry a color.
 
-    python bench/tune_reference.py --data ../shared/data/train --split training/val_split.txt --limit 60
+    python bench/tune_reference.py --data ../shared/data/train --split training/data/val_split.txt --limit 60
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gimp_plugin import reference  # noqa: E402
-from training import evaluate  # noqa: E402
+from gimp_plugin.guidance import reference  # noqa: E402
+from training.measure import evaluate  # noqa: E402
 
-SETTINGS = {  # name -> constants of gimp_plugin.reference
+SETTINGS = {  # name -> constants of gimp_plugin.guidance.reference
     "framing only": {"FILL_SIMILARITY": 2.0},  # no similarity reaches 2: nothing is filled
     "fill 0.5 (shipped)": {"FILL_SIMILARITY": 0.5},
     "fill 0.6": {"FILL_SIMILARITY": 0.6},

@@ -20,7 +20,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gimp_plugin import cli  # noqa: E402
+from gimp_plugin.cli import main as cli  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 PANEL = 256
@@ -104,7 +104,7 @@ def reference_figure(folder: Path) -> Image.Image:
     from skimage import data
 
     sys.path.insert(0, str(ROOT))
-    from training.reference_cases import same_scene
+    from training.measure.reference_cases import same_scene
 
     gray_path, truth = EXAMPLES / "astronaut_bw.jpg", data.astronaut()
     Image.fromarray(same_scene(truth)).save(folder / "reference.png")

@@ -22,7 +22,7 @@ def model_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def model(model_path):
-    from gimp_plugin.model import ColorizationModel
+    from gimp_plugin.core.session import ColorizationModel
 
     return ColorizationModel(model_path, device="cpu", threads=1)
 

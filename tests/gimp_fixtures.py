@@ -20,7 +20,7 @@ def load_plugin(path: Path, stub_dir: str, name: str):
         sys.path.insert(0, stubs)
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # as an import would: the plug-in hands itself to its preview by name
+    sys.modules[name] = module  # as an import would
     spec.loader.exec_module(module)
     return module
 

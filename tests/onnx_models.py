@@ -11,7 +11,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-from gimp_plugin.contract import ModelInfo
+from gimp_plugin.core.contract import ModelInfo
 
 A_PER_L = 0.4
 A_OFFSET = 10.0

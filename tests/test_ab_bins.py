@@ -1,14 +1,14 @@
-"""The distribution-over-bins output (training/ab_bins.py): its start, its loss, its export and its round trip."""
+"""The distribution-over-bins output (training/networks/ab_bins.py): its start, loss, export and round trip."""
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from gimp_plugin.model import ColorizationModel  # noqa: E402
-from training import ab_bins  # noqa: E402
-from training.models import build_generator  # noqa: E402
-from training.start import with_ab_bins  # noqa: E402
+from gimp_plugin.core.session import ColorizationModel  # noqa: E402
+from training.networks import ab_bins  # noqa: E402
+from training.networks.generators import build_generator  # noqa: E402
+from training.trainer.start import with_ab_bins  # noqa: E402
 
 
 def _regression_generator() -> torch.nn.Module:
@@ -106,14 +106,14 @@ def test_a_rebalanced_cross_entropy_pulls_harder_at_a_vivid_pixel():
 
 
 def test_rebalancing_is_for_a_bins_preset():
-    from training.config import Config, problems_with
+    from training.runs.config import Config, problems_with
 
     assert not problems_with(Config(preset="fusion-effnet-bins", colorfulness_weight=0.0, bins_rebalance=0.1))
     assert any("--bins-rebalance" in p for p in problems_with(Config(preset="fusion-effnet", bins_rebalance=0.1)))
 
 
 def test_a_bins_preset_refuses_terms_that_see_the_regressed_colour():
-    from training.config import Config, parse_args, problems_with
+    from training.runs.config import Config, parse_args, problems_with
 
     def refused(**settings) -> bool:
         return any("cross-entropy" in p for p in problems_with(Config(preset="fusion-effnet-bins", **settings)))
@@ -139,9 +139,9 @@ def test_the_critic_sees_the_colour_the_model_outputs():
 
 def test_a_bins_model_trains_adversarially(tmp_path):
     from tests.test_training import write_photos
-    from training import data
-    from training.config import Config
-    from training.train import Trainer
+    from training.data import photos as data
+    from training.runs.config import Config
+    from training.trainer.train import Trainer
 
     config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet-bins", image_size=64,
                     batch_size=2, max_steps=2, gan=True, critic_steps=1, gan_steps=1, pretrained=False,
@@ -162,7 +162,7 @@ def test_a_bins_model_trains_adversarially(tmp_path):
 @pytest.fixture(scope="module")
 def bins_run(tmp_path_factory):
     from tests.test_training import write_photos
-    from training.train import main as train_main
+    from training.trainer.train import main as train_main
 
     root = tmp_path_factory.mktemp("bins")
     photos = write_photos(root / "photos", 6)
@@ -181,7 +181,7 @@ def test_a_rebalanced_run_keeps_its_colour_prior_in_the_checkpoint(bins_run):
 
 
 def test_a_bins_model_trains_exports_and_records_its_temperature(bins_run, tmp_path):
-    from training import export, from_onnx
+    from training.onnx_io import export, export_notes
 
     lightness = np.random.default_rng(3).uniform(0, 100, (1, 1, 64, 64)).astype(np.float32)
     painted = {}
@@ -193,14 +193,14 @@ def test_a_bins_model_trains_exports_and_records_its_temperature(bins_run, tmp_p
         assert f"bins temperature {temperature:g}" in model.info.trained_on
         painted[temperature] = model.predict(lightness)  # the export's parity check held at this temperature
         # read back by --init-from (the whole round trip: the shipped model's fine-tune test)
-        assert from_onnx.bins_temperature(model.info.trained_on) == temperature
+        assert export_notes.bins_temperature(model.info.trained_on) == temperature
     assert not np.allclose(painted[0.2], painted[1.0], atol=1e-3), "the temperature is inside the graph"
 
 
 def test_temperature_is_refused_for_a_regression_model(tmp_path, capsys):
     from tests.test_training import write_photos
-    from training import export
-    from training.train import main as train_main
+    from training.onnx_io import export
+    from training.trainer.train import main as train_main
 
     photos = write_photos(tmp_path / "photos", 4)
     argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--preset", "baseline", "--max-steps", "1",
@@ -222,7 +222,7 @@ def test_a_rebalanced_run_trains_on_two_ranks(tmp_path):  # the prior is average
                 "--bins-rebalance", "0.1", "--device", "cpu", "--val-count", "2")  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29519",
-               "-m", "training.train", *argv]  # fmt: skip
+               "-m", "training.trainer.train", *argv]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gimp_plugin import cli
-from gimp_plugin.batch import BatchPlan, Shard
-from gimp_plugin.terminal import printable
+from gimp_plugin.cli import main as cli
+from gimp_plugin.cli.batch import BatchPlan, Shard
+from gimp_plugin.cli.terminal import printable
 
 
 def run(*args) -> int:

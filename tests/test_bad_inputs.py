@@ -15,13 +15,17 @@ import pytest
 import tifffile
 from PIL import Image, ImageCms
 
-from gimp_plugin import cli, image_write, jobs, limits, worker
-from gimp_plugin.errors import InputError, ModelError, OutputError
-from gimp_plugin.hints import read_hints
-from gimp_plugin.image_io import read_image, upright
-from gimp_plugin.image_write import write_image
-from gimp_plugin.model import ColorizationModel, load_model
-from gimp_plugin.pipeline import colorize
+from gimp_plugin.cli import main as cli
+from gimp_plugin.core import limits
+from gimp_plugin.core.errors import InputError, ModelError, OutputError
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.session import ColorizationModel, load_model
+from gimp_plugin.images import writing as image_write
+from gimp_plugin.images.hint_files import read_hints
+from gimp_plugin.images.reading import read_image, upright
+from gimp_plugin.images.writing import write_image
+from gimp_plugin.worker import jobs
+from gimp_plugin.worker import serve as worker
 from tests import icc_profiles
 from tests.onnx_models import TEST_INFO, save_model
 
@@ -193,7 +197,8 @@ def test_a_terminated_run_leaves_no_temporary_file(tmp_path, model_path, signal_
     save_gray(tmp_path / "in" / "a.png")
     script = (
         "import sys, time\n"
-        "from gimp_plugin import cli, image_write\n"
+        "from gimp_plugin.cli import main as cli\n"
+        "from gimp_plugin.images import writing as image_write\n"
         "def slow(pixels, suffix, icc, handle):\n"
         "    handle.write(b'half an image'); handle.flush(); time.sleep(60)\n"
         "image_write._encode = slow\n"
@@ -251,7 +256,7 @@ def test_a_missing_colorize_model_file_names_the_variable(tmp_path, monkeypatch)
 
 def test_a_truncated_or_foreign_checkpoint_gets_a_message(tmp_path, capsys):
     pytest.importorskip("torch")
-    from training import export
+    from training.onnx_io import export
 
     (tmp_path / "truncated.pt").write_bytes(b"PK\x03\x04 not really")
     assert export.main([str(tmp_path / "truncated.pt"), "-o", str(tmp_path / "m.onnx")]) == 1
@@ -296,8 +301,8 @@ def test_tiff_orientation_is_followed_as_exif_is(tmp_path, orientation):
 def test_export_refuses_to_replace_a_model_unless_asked(tmp_path, capsys):
     pytest.importorskip("torch")
     from tests.test_training import tiny
-    from training import export
-    from training.train import main as train_main
+    from training.onnx_io import export
+    from training.trainer.train import main as train_main
 
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
     target = tmp_path / "model.onnx"

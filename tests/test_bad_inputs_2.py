@@ -18,12 +18,17 @@ import tifffile
 from onnx import TensorProto, helper
 from PIL import Image
 
-from gimp_plugin import cli, contract, files, image_write, limits, worker
-from gimp_plugin.errors import InputError, ModelError
-from gimp_plugin.hints import _reduce_strips, hints_from_rgba, read_hints
-from gimp_plugin.image_io import read_image
-from gimp_plugin.model import ColorizationModel
-from gimp_plugin.pipeline import colorize
+from gimp_plugin.cli import main as cli
+from gimp_plugin.cli import photo as files
+from gimp_plugin.core import contract, limits
+from gimp_plugin.core.errors import InputError, ModelError
+from gimp_plugin.core.hints import hints_from_rgba, reduce_strips
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.session import ColorizationModel
+from gimp_plugin.images import writing as image_write
+from gimp_plugin.images.hint_files import read_hints
+from gimp_plugin.images.reading import read_image
+from gimp_plugin.worker import serve as worker
 from tests.onnx_models import TEST_INFO, build_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,13 +48,13 @@ def save_gray(path: Path, size=(24, 16)) -> Path:
 def colorized(monkeypatch) -> list[int]:
     """Counts the photos the CLI colorizes: problems found when the batch is planned must leave it at 0."""
     calls = []
-    real = files.colorize
+    real = files.run_request
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(files, "colorize", counting)
+    monkeypatch.setattr(files, "run_request", counting)
     return calls
 
 
@@ -133,7 +138,7 @@ def test_tifffile_warnings_do_not_reach_the_user(tmp_path, monkeypatch, caplog):
 def test_a_missing_val_split_file_is_refused_not_created(tmp_path, capsys):
     pytest.importorskip("torch")
     from tests.test_training import tiny
-    from training.train import main as train_main
+    from training.trainer.train import main as train_main
 
     typo = tmp_path / "typo.txt"
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", "--val-split", str(typo))) == 1
@@ -174,7 +179,7 @@ def test_hints_read_in_strips_match_the_whole_image(tmp_path):
 
 
 def test_strips_never_ask_for_more_than_a_strip(monkeypatch):
-    from gimp_plugin import hints
+    from gimp_plugin.core import hints
 
     image = np.zeros((1000, 40, 4), np.uint8)
     asked = []
@@ -183,7 +188,7 @@ def test_strips_never_ask_for_more_than_a_strip(monkeypatch):
         asked.append(bottom - top)
         return image[top:bottom]
 
-    _reduce_strips(strip_at, 1000, 40, (10, 4))
+    reduce_strips(strip_at, 1000, 40, (10, 4))
     assert max(asked) <= hints.HINT_STRIP_ROWS and sum(asked) == 1000
 
 
@@ -219,7 +224,7 @@ def test_a_tiff_codec_that_tifffile_lacks_falls_back_to_pillow(tmp_path, monkeyp
 def test_eval_skips_a_corrupt_photo_with_a_word(tmp_path, model_path, capsys):
     pytest.importorskip("torch")
     from tests.test_training import write_photos
-    from training import evaluate
+    from training.measure import evaluate
 
     photos = write_photos(tmp_path / "photos", 2)
     (photos / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
@@ -240,7 +245,7 @@ def test_eval_skips_a_corrupt_photo_with_a_word(tmp_path, model_path, capsys):
 )
 def test_export_refuses_bad_outputs_and_render_sizes_before_starting(tmp_path, capsys, extra, message):
     pytest.importorskip("torch")
-    from training import export
+    from training.onnx_io import export
 
     (tmp_path / "folder").mkdir()
     (tmp_path / "file.png").write_bytes(b"a photo")
@@ -267,7 +272,7 @@ def test_export_refuses_bad_outputs_and_render_sizes_before_starting(tmp_path, c
 def test_training_settings_no_run_can_use_are_refused(tmp_path, capsys, extra, message):
     pytest.importorskip("torch")
     from tests.test_training import tiny
-    from training.train import main as train_main
+    from training.trainer.train import main as train_main
 
     with pytest.raises(SystemExit) as stop:
         train_main(tiny(tmp_path, "--config", "baseline", *extra))
@@ -278,7 +283,7 @@ def test_training_settings_no_run_can_use_are_refused(tmp_path, capsys, extra, m
 def test_training_into_an_existing_file_is_refused(tmp_path, capsys):
     pytest.importorskip("torch")
     from tests.test_training import tiny
-    from training.train import main as train_main
+    from training.trainer.train import main as train_main
 
     (tmp_path / "notes.txt").write_text("keep me")
     argv = tiny(tmp_path, "--config", "baseline")
@@ -291,7 +296,7 @@ def test_training_into_an_existing_file_is_refused(tmp_path, capsys):
 def test_a_resume_refuses_settings_it_cannot_change(tmp_path, capsys):
     pytest.importorskip("torch")
     from tests.test_training import tiny
-    from training.train import main as train_main
+    from training.trainer.train import main as train_main
 
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
     capsys.readouterr()

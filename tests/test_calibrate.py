@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from training import calibrate  # noqa: E402
-from training.errors import TrainingError  # noqa: E402
+from training.common.errors import TrainingError  # noqa: E402
+from training.measure import calibrate  # noqa: E402
 
 
 def linear_reader(ratio_at_one: float, slope: float):

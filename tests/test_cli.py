@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gimp_plugin import cli
-from gimp_plugin.image_io import read_image
-from gimp_plugin.image_write import write_image
+from gimp_plugin.cli import main as cli
+from gimp_plugin.images.reading import read_image
+from gimp_plugin.images.writing import write_image
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_an_input_is_never_written_over_even_with_overwrite(photos, model_path):
 
 
 def test_missing_model_is_explained(tmp_path, photos, capsys, monkeypatch):
-    from gimp_plugin import model
+    from gimp_plugin.core import session as model
 
     monkeypatch.delenv("COLORIZE_MODEL", raising=False)
     monkeypatch.setattr(model, "default_model_path", lambda: tmp_path / "none.onnx")
@@ -131,7 +131,7 @@ def test_16_bit_png_writer_round_trips(tmp_path):
 
 
 def test_unreadable_and_unknown_format(tmp_path, gray_u8):
-    from gimp_plugin.errors import InputError
+    from gimp_plugin.core.errors import InputError
 
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(InputError, match="cannot read"):
@@ -167,12 +167,12 @@ def test_the_uncertainty_map_never_replaces_a_reference(tmp_path, photos, model_
 
 
 def test_ctrl_c_says_interrupted_not_an_empty_reason(tmp_path, photos, model_path, capsys, monkeypatch):
-    from gimp_plugin import files
+    from gimp_plugin.cli import photo as files
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(files, "colorize", interrupted)
+    monkeypatch.setattr(files, "run_request", interrupted)
     assert run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path) == cli.EXIT_INTERRUPTED
     assert "stopped (interrupted)" in capsys.readouterr().err and not (tmp_path / "o.png").exists()
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gimp_plugin import cli
-from gimp_plugin.cluster import parse_address, run_on_cluster
-from gimp_plugin.files import DONE_BEFORE, WRITTEN, Settings
-from gimp_plugin.image_io import read_image
+from gimp_plugin.cli import main as cli
+from gimp_plugin.cli.cluster import parse_address, run_on_cluster
+from gimp_plugin.cli.photo import DONE_BEFORE, WRITTEN, Settings
+from gimp_plugin.images.reading import read_image
 
 
 def run(*args) -> int:
@@ -102,7 +102,7 @@ def test_the_cli_runs_a_batch_on_a_local_cluster_and_resumes(tmp_path, model_pat
 @pytest.mark.slow
 def test_a_scheduler_that_is_not_there_is_said_in_words(tmp_path, gray_u8, model_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    from gimp_plugin import cluster
+    from gimp_plugin.cli import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "2s")
     Image.fromarray(gray_u8).save(tmp_path / "a.png")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from skimage import color as skcolor
 
-from gimp_plugin import color
+from gimp_plugin.core import color
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 import pytest
 
-from gimp_plugin.contract import parse_metadata
-from gimp_plugin.errors import ModelError
-from gimp_plugin.model import ColorizationModel, choose_providers, load_model
+from gimp_plugin.core.contract import parse_metadata
+from gimp_plugin.core.errors import ModelError
+from gimp_plugin.core.session import ColorizationModel, choose_providers, load_model
 from tests.onnx_models import TEST_INFO, save_model
 
 
@@ -60,7 +60,7 @@ def test_truncated_file_is_refused(tmp_path, model_path):
 def test_missing_file_and_missing_default_model_say_so(tmp_path, monkeypatch):
     with pytest.raises(ModelError, match="not found"):
         ColorizationModel(tmp_path / "nope.onnx")
-    from gimp_plugin import model
+    from gimp_plugin.core import session as model
 
     monkeypatch.delenv("COLORIZE_MODEL", raising=False)
     monkeypatch.setattr(model, "default_model_path", lambda: tmp_path / "absent.onnx")

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gimp_plugin import color
-from gimp_plugin.model import ColorizationModel, default_model_path
-from gimp_plugin.pipeline import colorize
-from training import evaluate
+from gimp_plugin.core import color
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.session import ColorizationModel, default_model_path
+from training.measure import evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,8 +93,8 @@ def test_gray_photos_have_no_share_of_the_truths_colourfulness(tmp_path, model_p
 def exported(tmp_path_factory):
     pytest.importorskip("torch")
     from tests.test_training import write_photos
-    from training import export
-    from training.train import main as train_main
+    from training.onnx_io import export
+    from training.trainer.train import main as train_main
 
     root = tmp_path_factory.mktemp("export")
     photos = write_photos(root / "photos", 6)
@@ -114,7 +114,7 @@ def test_eval_errors_are_printed_under_its_own_name(tmp_path, model_path, capsys
 
 
 def test_export_matches_pytorch_and_follows_the_contract(exported):
-    from training import export
+    from training.onnx_io import export
 
     generator, _ = export.load_generator(exported.parent / "run")
     results = export.check_parity(generator, exported, 32)
@@ -134,9 +134,9 @@ def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     pytest.importorskip("torch")
     import copy
 
-    from training import export
-    from training.folding import fold_batch_norms
-    from training.models import PRESETS, build_generator
+    from training.networks.folding import fold_batch_norms
+    from training.networks.generators import PRESETS, build_generator
+    from training.onnx_io import export
 
     assert set(PRESETS) == {"baseline", "intermediate", "fusion-effnet", "fusion-effnet-bins", "fusion-irv2"}, "add it"
     reference = build_generator(preset, pretrained=False).eval()
@@ -154,7 +154,7 @@ def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
 
 
 def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):
-    from training import export
+    from training.onnx_io import export
 
     output = tmp_path / "gained.onnx"
     assert export.main([str(exported.parent / "run"), "-o", str(output), "--chroma-gain", "1.5"]) == 0
@@ -166,14 +166,14 @@ def test_chroma_gain_scales_the_exported_ab_and_is_recorded(exported, tmp_path):
 
 
 def test_an_exported_model_has_no_raw_weights_to_export(exported, tmp_path, capsys):
-    from training import export
+    from training.onnx_io import export
 
     assert export.main([str(exported), "-o", str(tmp_path / "raw.onnx"), "--weights", "raw"]) == 1
     assert "needs a training checkpoint" in capsys.readouterr().err and not (tmp_path / "raw.onnx").exists()
 
 
 def test_a_failed_parity_check_deletes_the_file(exported, tmp_path, monkeypatch):
-    from training import export
+    from training.onnx_io import export
 
     monkeypatch.setattr(export, "PARITY_TOLERANCE", 0.0)
     output = tmp_path / "model.onnx"
@@ -182,7 +182,7 @@ def test_a_failed_parity_check_deletes_the_file(exported, tmp_path, monkeypatch)
 
 
 def test_export_never_writes_through_a_link_and_leaves_nothing_when_stopped(exported, tmp_path, monkeypatch, capsys):
-    from training import export
+    from training.onnx_io import export
 
     victim = tmp_path / "someone_elses.txt"
     victim.write_text("keep")
@@ -201,7 +201,7 @@ def test_export_never_writes_through_a_link_and_leaves_nothing_when_stopped(expo
 
 
 def test_gains_and_temperatures_are_read_back_as_written():
-    from training.from_onnx import bins_temperature, chroma_gain
+    from training.onnx_io.export_notes import bins_temperature, chroma_gain
 
     assert chroma_gain("photos, 20 steps; chroma gain 5e-05; bins temperature 0.38") == 5e-05
     assert chroma_gain("photos; chroma gain 1.17") == 1.17 and chroma_gain("photos") == 1.0
@@ -212,7 +212,7 @@ def test_sigterm_unwinds_the_training_tools_like_ctrl_c():
     import os
     import signal
 
-    from training.errors import interrupt_on_sigterm
+    from training.common.errors import interrupt_on_sigterm
 
     previous = signal.getsignal(signal.SIGTERM)
     try:
@@ -224,10 +224,13 @@ def test_sigterm_unwinds_the_training_tools_like_ctrl_c():
 
 
 # --- the shipped model ----------------------------------------------------------------------------------------------
-shipped = pytest.mark.skipif(not default_model_path().is_file(), reason="no shipped model in gimp_plugin/models")
+def test_the_shipped_model_and_its_split_are_where_the_code_looks():
+    from training.trainer.start import SHIPPED_VAL_SPLIT
+
+    assert default_model_path() == ROOT / "gimp_plugin" / "models" / "colorize.onnx"
+    assert default_model_path().is_file() and SHIPPED_VAL_SPLIT.is_file()
 
 
-@shipped
 def test_shipped_model_loads_keeps_lightness_and_paints():
     from PIL import Image
 
@@ -242,16 +245,15 @@ def test_shipped_model_loads_keeps_lightness_and_paints():
     assert np.hypot(lab[..., 1], lab[..., 2]).mean() > 5, "the shipped model paints visible color"
 
 
-@shipped
 def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
     """--init-from shipped: one step at a tiny learning rate, exported again, paints like the shipped model."""
     pytest.importorskip("torch")
     from PIL import Image
 
     from tests.test_training import write_photos
-    from training import export
-    from training.from_onnx import chroma_gain
-    from training.train import main as train_main
+    from training.onnx_io import export
+    from training.onnx_io.export_notes import chroma_gain
+    from training.trainer.train import main as train_main
 
     photos = write_photos(tmp_path / "photos", 6)
     argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--init-from", "shipped", "--max-steps", "1",
@@ -274,13 +276,12 @@ def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
     assert np.abs(tuned_ab - shipped_ab).mean() < 1.0 and np.abs(tuned_ab - shipped_ab).max() < 5
 
 
-@shipped
 def test_the_shipped_model_exports_again_with_its_gain_replaced_not_multiplied(tmp_path):
     """colorize-export shipped: the file's weights and temperature round-trip exactly; the gain given replaces the
     file's, and a file exported this way exports again the same way."""
     pytest.importorskip("torch")
-    from training import export
-    from training.from_onnx import chroma_gain
+    from training.onnx_io import export
+    from training.onnx_io.export_notes import chroma_gain
 
     shipped_model = ColorizationModel(default_model_path())
     gain = chroma_gain(shipped_model.info.trained_on)
@@ -301,7 +302,7 @@ def test_the_shipped_model_exports_again_with_its_gain_replaced_not_multiplied(t
 def test_parity_photos_that_are_missing_broken_or_tiny_are_said_so(exported, tmp_path, capsys):
     from PIL import Image
 
-    from training import export
+    from training.onnx_io import export
 
     run = str(exported.parent / "run")
     assert export.main([run, "-o", str(tmp_path / "a.onnx"), "--parity-photos", str(tmp_path / "none")]) == 1

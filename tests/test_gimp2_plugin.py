@@ -5,7 +5,7 @@ import ast
 import numpy as np
 import pytest
 
-from gimp_plugin import color
+from gimp_plugin.core import color
 from tests.gimp_fixtures import ROOT, load_plugin, plugin_folder, unload_stubs
 
 PLUGIN = ROOT / "gimp_plugin" / "gimp2" / "colorize_gimp2.py"
@@ -68,7 +68,7 @@ def test_files_gimp_2_imports_are_python2_compatible_syntax():
     tree = ast.parse(PLUGIN.read_text())
     assert not [n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)], "no f-strings in a Python 2.7 file"
     for name in ("bridge.py", "protocol.py", "colorize_locate.py"):
-        module = ast.parse((ROOT / "gimp_plugin" / name).read_text())
+        module = ast.parse((ROOT / "gimp_plugin" / "worker" / name).read_text())
         assert not [n for n in ast.walk(module) if isinstance(n, (ast.JoinedStr, ast.AnnAssign))], name
         assert not [n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.returns is not None], name
 

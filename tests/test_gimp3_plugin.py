@@ -2,17 +2,20 @@
 
 import os
 import stat
+import sys
 
 import numpy as np
 import pytest
 
-from gimp_plugin import color
+from gimp_plugin.core import color
 from tests.gimp_fixtures import ROOT, load_plugin, plugin_folder, unload_stubs
 
 
 @pytest.fixture
 def gimp3(tmp_path, model_path, monkeypatch):
-    plugin = load_plugin(ROOT / "gimp_plugin" / "gimp3" / "colorize.py", "gimp3", "colorize_gimp3_under_test")
+    plugin = load_plugin(
+        ROOT / "gimp_plugin" / "gimp3" / "colorize" / "colorize.py", "gimp3", "colorize_gimp3_under_test"
+    )
     monkeypatch.setattr(plugin, "PLUGIN_DIR", str(plugin_folder(tmp_path, model_path)))
     from gi.repository import Gimp
 
@@ -277,7 +280,7 @@ def test_interactive_cancel_changes_nothing(gimp3):
 
 
 def test_plugin_file_is_executable_and_guards_main():
-    path = ROOT / "gimp_plugin" / "gimp3" / "colorize.py"
+    path = ROOT / "gimp_plugin" / "gimp3" / "colorize" / "colorize.py"
     assert os.access(path, os.X_OK), "GIMP 3 only runs executable plug-ins"
     assert 'if __name__ == "__main__":' in path.read_text()
 
@@ -329,3 +332,39 @@ def test_the_dialog_button_adds_the_suggestions_and_makes_them_the_hint_layer(gi
         GimpUi.ProcedureDialog.ON_RUN, GimpUi.ProcedureDialog.RESPONSE = None, True
     assert seen["label"].startswith("Where the model is unsure")
     assert seen["hint-layer"] is image.layers[0] and image.layers[0].name == "Colorize hints"
+
+
+OLD_LOCATE = """
+import json, os, sys
+def load_bridge(plugin_dir):
+    with open(os.path.join(plugin_dir, "colorize-config.json")) as handle:
+        project = json.load(handle)["project"]
+    sys.path.insert(0, project)
+    from gimp_plugin import bridge  # where the bridge lived before the rooms
+    return bridge, bridge.read_config(plugin_dir)
+"""
+
+
+def test_an_install_older_than_the_code_is_told_to_run_install_sh_and_changes_nothing(tmp_path, model_path):
+    """A plug-in folder install.sh filled before the code moved into rooms: its copy of the locator imports the
+    bridge from where it was. The run says to install again, and the image is untouched."""
+    installed = plugin_folder(tmp_path, model_path)
+    source = ROOT / "gimp_plugin" / "gimp3" / "colorize" / "colorize.py"
+    (installed / "colorize.py").write_text(source.read_text())
+    (installed / "colorize_locate.py").write_text(OLD_LOCATE)
+    sys.modules.pop("colorize_locate", None)  # the repository's, imported by the tests before
+    plugin = load_plugin(installed / "colorize.py", "gimp3", "colorize_gimp3_old_install")
+    try:
+        from gi.repository import Gimp
+
+        plugin.PLUGIN_DIR = str(installed)
+        image = Gimp.Image()
+        layer = image.add_layer("scan", np.repeat(gray_pixels()[..., None], 3, axis=2))
+        before = layer.pixels.copy()
+        status, message = run(plugin, Gimp, image, [layer])
+        assert status == Gimp.PDBStatusType.EXECUTION_ERROR
+        assert "Run ./install.sh again" in message
+        assert np.array_equal(layer.pixels, before) and [each.name for each in image.layers] == ["scan"]
+    finally:
+        sys.modules.pop("colorize_locate", None)
+        unload_stubs("gimp3", ("gi", "colorize_preview", "colorize_suggest"))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gimp_plugin import color
+from gimp_plugin.core import color
 from tests.onnx_models import save_model
 
 pytestmark = pytest.mark.gimp
@@ -78,10 +78,12 @@ def install_plugin(workdir: Path, python: str, models: Path) -> Path:
     profile = workdir / "profile"
     plugin_dir = profile / "plug-ins" / "colorize"
     plugin_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "gimp_plugin" / "gimp3" / "colorize.py", plugin_dir / "colorize.py")
+    shutil.copy(ROOT / "gimp_plugin" / "gimp3" / "colorize" / "colorize.py", plugin_dir / "colorize.py")
     os.chmod(plugin_dir / "colorize.py", 0o755)
-    helpers = [ROOT / "gimp_plugin" / "gimp3" / name for name in ("colorize_preview.py", "colorize_suggest.py")]
-    for helper in (*helpers, ROOT / "gimp_plugin" / "colorize_locate.py"):
+    helpers = [
+        ROOT / "gimp_plugin" / "gimp3" / "colorize" / name for name in ("colorize_preview.py", "colorize_suggest.py")
+    ]
+    for helper in (*helpers, ROOT / "gimp_plugin" / "worker" / "colorize_locate.py"):
         shutil.copy(helper, plugin_dir / helper.name)
     config = {"project": str(ROOT), "python": python, "models": str(models)}
     (plugin_dir / "colorize-config.json").write_text(json.dumps(config))

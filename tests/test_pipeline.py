@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from gimp_plugin import color, limits, pipeline
-from gimp_plugin.errors import InputError
-from gimp_plugin.hints import Hints, hints_from_rgba
-from gimp_plugin.pipeline import colorize
+from gimp_plugin.core import color, limits, render
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.hints import Hints, hints_from_rgba
+from gimp_plugin.core.pipeline import colorize
 
 
 def lightness_of(pixels: np.ndarray) -> np.ndarray:
@@ -69,9 +69,9 @@ def test_odd_sizes_are_padded_and_cropped(shape, model):
 
 
 def test_render_shape_never_upsamples_and_keeps_the_aspect():
-    assert pipeline.render_shape(3000, 4000, 512) == (384, 512)
-    assert pipeline.render_shape(100, 50, 512) == (100, 50)
-    assert pipeline.render_shape(1, 5000, 512) == (1, 512)
+    assert render.render_shape(3000, 4000, 512) == (384, 512)
+    assert render.render_shape(100, 50, 512) == (100, 50)
+    assert render.render_shape(1, 5000, 512) == (1, 512)
 
 
 def test_saturation_zero_returns_the_gray_input(gray_u8, model):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from gimp_plugin import color
-from training.evaluate import AUC_THRESHOLDS, ab_auc, ab_error_counts, ab_prior, rebalanced_auc
+from gimp_plugin.core import color
+from training.measure.evaluate import AUC_THRESHOLDS, ab_auc, ab_error_counts, ab_prior, rebalanced_auc
 
 
 def _truth_and_result() -> tuple[np.ndarray, np.ndarray, float]:

@@ -1,4 +1,5 @@
-"""Colors from a reference photo (gimp_plugin.reference): matching, the CLI's --reference, the worker, contract 2."""
+"""Colors from a reference photo (gimp_plugin.guidance.reference): matching, the CLI's --reference, the worker,
+contract 2."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gimp_plugin import cli, color, reference, worker
-from gimp_plugin.errors import InputError, ModelError
-from gimp_plugin.hints import Hints
-from gimp_plugin.model import ColorizationModel
-from gimp_plugin.pipeline import colorize
+from gimp_plugin.cli import main as cli
+from gimp_plugin.core import color
+from gimp_plugin.core.errors import InputError, ModelError
+from gimp_plugin.core.hints import Hints
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.render import prepare
+from gimp_plugin.core.session import ColorizationModel
+from gimp_plugin.guidance import reference
+from gimp_plugin.worker import serve as worker
 from tests.onnx_models import TEST_INFO, build_model, save_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +48,7 @@ def test_a_reference_that_is_the_photo_itself_gives_nearly_its_true_colors(shipp
     truth = data.astronaut()
     gray = gray_of(truth)
     automatic = colorize(gray, shipped)
-    lightness = reference.photo_lightness(gray, shipped)
+    lightness = prepare(gray, shipped).lightness
     carried, share = reference.match(shipped, lightness, [reference.prepare_reference(truth, shipped)])
     assert carried is not None and share > 0.2, "most of the photo matches itself"
     with_reference = colorize(gray, shipped, hints=carried)
@@ -54,7 +59,7 @@ def test_an_unrelated_reference_changes_little(shipped):
     data = pytest.importorskip("skimage.data")
     truth = data.astronaut()
     gray = gray_of(truth)
-    lightness = reference.photo_lightness(gray, shipped)
+    lightness = prepare(gray, shipped).lightness
     carried, share = reference.match(shipped, lightness, [reference.prepare_reference(data.coffee(), shipped)])
     automatic = colorize(gray, shipped)
     result = automatic if carried is None else colorize(gray, shipped, hints=carried)
@@ -139,7 +144,7 @@ def test_the_worker_takes_a_reference_in_protocol_2_only(tmp_path):
 
 
 def test_a_preview_prepares_its_reference_once(tmp_path, monkeypatch):
-    from gimp_plugin import jobs
+    from gimp_plugin.worker import jobs
 
     model = ColorizationModel(save_model(tmp_path / "features.onnx", features=True))
     ref = np.random.default_rng(0).integers(0, 255, (48, 64, 4), dtype=np.uint8)
@@ -166,7 +171,7 @@ def test_contract_2_features_come_with_their_stride(tmp_path):
 def test_the_evaluation_measures_the_three_reference_cases(tmp_path):
     pytest.importorskip("torch")
     from tests.test_training import write_photos
-    from training import evaluate
+    from training.measure import evaluate
 
     write_photos(tmp_path / "photos" / "a", 2)
     write_photos(tmp_path / "photos" / "b", 2, start=5)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from gimp_plugin.resample import area_resize, bilinear_resize
+from gimp_plugin.core.resample import area_resize, bilinear_resize
 
 
 def test_area_resize_keeps_the_mean_and_constant_images():

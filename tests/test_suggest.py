@@ -1,5 +1,5 @@
-"""The uncertainty map and suggested hint points (gimp_plugin.uncertainty, gimp_plugin.suggest), their CLI options
-and the evaluation's simulated user."""
+"""The uncertainty map and suggested hint points (gimp_plugin.guidance: uncertainty, suggest), their CLI
+options and the evaluation's simulated user."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gimp_plugin import cli, suggest, uncertainty
-from gimp_plugin.errors import InputError
-from gimp_plugin.hints import Hints
-from gimp_plugin.model import ColorizationModel
+from gimp_plugin.cli import main as cli
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.hints import Hints
+from gimp_plugin.core.render import prepare
+from gimp_plugin.core.session import ColorizationModel
+from gimp_plugin.guidance import suggest, uncertainty
 from tests.onnx_models import save_model
 
 
@@ -80,7 +82,7 @@ def test_a_model_without_hint_inputs_says_it_cannot_suggest(tmp_path, scene):
 
 
 def test_uncertainty_is_the_mirror_views_distance_turned_into_an_expected_error(model, scene):
-    analysis = uncertainty.analyse(scene, model)
+    analysis = uncertainty.analyse(prepare(scene, model), model)
     assert analysis.uncertainty.shape == analysis.lightness.shape and analysis.ab.shape[0] == 2
     assert (analysis.uncertainty >= uncertainty.LOWEST_ERROR).all()
     more = uncertainty.expected_error(np.full((4, 4), 20.0), np.zeros((2, 4, 4)), np.full((4, 4), 50.0))
@@ -124,7 +126,7 @@ def test_the_cli_refuses_suggestion_options_it_cannot_honour(tmp_path, model_pat
 def test_the_evaluation_compares_random_suggested_and_oracle_points(tmp_path, model_path):
     pytest.importorskip("torch")
     from tests.test_training import write_photos
-    from training import evaluate
+    from training.measure import evaluate
 
     photos = write_photos(tmp_path / "photos", 2)
     argv = ["--model", str(model_path), "--data", str(photos), "--placement", "random", "suggested", "oracle",
@@ -142,7 +144,7 @@ def test_the_worker_answers_suggestion_and_uncertainty_tasks(model_path):
     import io
     import json
 
-    from gimp_plugin import worker
+    from gimp_plugin.worker import serve as worker
 
     pixels = np.tile(np.arange(90, dtype=np.uint8) * 2, (60, 1))
 

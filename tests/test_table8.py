@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from gimp_plugin import color, render_paths, table8
-from gimp_plugin.pipeline import colorize, inspect_pixels
-from gimp_plugin.resample import bilinear_resize
+from gimp_plugin.core import color, render_paths, table8
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.render import inspect_pixels
+from gimp_plugin.core.resample import bilinear_resize
 
 
 def render(ab_small: np.ndarray, codes: np.ndarray, saturation: float = 1.0, strip_rows: int = 8) -> np.ndarray:

@@ -6,9 +6,9 @@ import pytest
 
 tifffile = pytest.importorskip("tifffile")
 
-from gimp_plugin import color, limits  # noqa: E402
-from gimp_plugin.errors import InputError  # noqa: E402
-from gimp_plugin.image_io import read_image  # noqa: E402
+from gimp_plugin.core import color, limits  # noqa: E402
+from gimp_plugin.core.errors import InputError  # noqa: E402
+from gimp_plugin.images.reading import read_image  # noqa: E402
 
 
 def lightness(pixels: np.ndarray) -> np.ndarray:

@@ -12,12 +12,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from gimp_plugin import color  # noqa: E402
-from training import data, lab  # noqa: E402
-from training.checkpoint import load  # noqa: E402
-from training.errors import TrainingError  # noqa: E402
-from training.train import CALIBRATION_SKIP, CALIBRATION_STEPS, SAFETY_STOP, Config, Trainer  # noqa: E402
-from training.train import main as train_main  # noqa: E402
+from gimp_plugin.core import color  # noqa: E402
+from training.common.errors import TrainingError  # noqa: E402
+from training.data import lab  # noqa: E402
+from training.data import photos as data  # noqa: E402
+from training.runs.checkpoint import load  # noqa: E402
+from training.trainer.train import CALIBRATION_SKIP, CALIBRATION_STEPS, SAFETY_STOP, Config, Trainer  # noqa: E402
+from training.trainer.train import main as train_main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,12 +195,12 @@ def test_two_process_torchrun_with_gloo_and_a_shared_time_limit(tmp_path):
     argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "100000", "--time-limit", "5", "--device", "cpu")
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
-               "-m", "training.train", *argv]  # fmt: skip
+               "-m", "training.trainer.train", *argv]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     state = load(tmp_path / "run" / "last.pt")
     assert state["step"] == state["config"]["max_steps"] > CALIBRATION_SKIP + CALIBRATION_STEPS  # both ranks agreed
-    from training.models import build_generator
+    from training.networks.generators import build_generator
 
     build_generator("baseline").load_state_dict(state["ema"])
 
@@ -261,7 +262,7 @@ def test_a_hint_patch_holds_the_mean_true_color_of_its_pixels():
 
 
 def test_dense_dots_are_a_references_cells_in_their_mean_true_color():
-    from gimp_plugin import reference
+    from gimp_plugin.guidance import reference
 
     assert (data.DENSE_CELL, data.DENSE_DOT) == (8, reference.DOT)  # what the runtime's matched cells give
     ab = torch.randn(3, 2, 64, 48) * 30
@@ -291,7 +292,7 @@ def test_a_dense_share_adds_dense_dots_to_hinted_samples_only():
 
 
 def test_euclidean_chroma_loss_is_the_mean_ab_distance(tmp_path):
-    from training import losses
+    from training.networks import losses
 
     predicted = torch.zeros(1, 2, 1, 2)
     truth = torch.tensor([[3.0, 0.0], [4.0, 0.0]]).reshape(1, 2, 1, 2)  # distances 5 and 0
@@ -304,7 +305,7 @@ def test_euclidean_chroma_loss_is_the_mean_ab_distance(tmp_path):
 
 
 def test_aligned_colorfulness_term_credits_only_the_true_hue(tmp_path):
-    from training import losses
+    from training.networks import losses
 
     truth = torch.zeros(1, 2, 4, 4)
     truth[:, 0] = 30.0  # a uniformly red-ish patch
@@ -358,7 +359,7 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
 
 
 def test_every_flag_explains_itself():
-    from training import config
+    from training.runs import config
 
     parser = config._parser(config.Config())
     undocumented = [action.option_strings for action in parser._actions if not action.help]
@@ -368,7 +369,7 @@ def test_every_flag_explains_itself():
 
 
 def test_the_speed_flags_reach_the_settings(tmp_path):
-    from training import config
+    from training.runs import config
 
     parsed, _ = config.parse_args(["--data", "x", "--out", str(tmp_path / "run"), "--compile",
                                    "--hint-dense-share", "0.3"])  # fmt: skip
@@ -389,7 +390,7 @@ def test_settings_files_and_the_old_config_name_still_work(tmp_path):
     assert state["config"]["preset"] == "baseline" and state["step"] == 3, "the command line overrides the file"
     state["config"]["config"] = state["config"].pop("preset")  # a checkpoint written before the rename
     torch.save(state, tmp_path / "old.pt")
-    from training import export
+    from training.onnx_io import export
 
     assert export.main([str(tmp_path / "old.pt"), "-o", str(tmp_path / "old.onnx")]) == 0
     settings.write_text(json.dumps({"data": [str(photos)], "max_stepz": 2}))
@@ -426,7 +427,7 @@ def test_a_frozen_encoder_keeps_its_weights_and_statistics(tmp_path):
 
 
 def test_a_soup_averages_the_exported_weights_of_two_runs(tmp_path):
-    from training import soup
+    from training.runs import soup
 
     for name, seed in (("a", "1"), ("b", "2")):
         assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", "--seed", seed, out=name)) == 0
@@ -439,7 +440,7 @@ def test_a_soup_averages_the_exported_weights_of_two_runs(tmp_path):
 
 
 def test_a_run_from_other_weights_keeps_its_start_to_average_with_its_end(tmp_path):
-    from training import soup
+    from training.runs import soup
 
     photos = write_photos(tmp_path / "photos", 6)
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", photos=photos, out="first")) == 0
@@ -476,7 +477,7 @@ def test_saturation_boosted_targets_scale_the_truth_and_its_hints_alike(tmp_path
 
 
 def test_a_checkpoint_never_writes_through_a_link_nor_leaves_a_file_when_the_disk_is_full(tmp_path, monkeypatch):
-    from training import checkpoint
+    from training.runs import checkpoint
 
     victim = tmp_path / "someone_elses.txt"
     victim.write_text("keep")
@@ -551,7 +552,7 @@ def test_a_run_folder_inside_its_data_or_in_use_is_refused(tmp_path, capsys):
 
 
 def test_a_resumed_run_logs_each_step_once(tmp_path):
-    from training.train import trim_log
+    from training.trainer.train import trim_log
 
     log = tmp_path / "log.csv"
     log.write_text("step,name,value\n5,loss,1\n10,loss,0.9\n15,loss,0.8\n")
@@ -588,7 +589,7 @@ def test_unreadable_and_linked_folders_are_counted_not_skipped_silently(tmp_path
 
 @pytest.mark.parametrize("recipe", sorted((ROOT / "docs" / "recipe").glob("stage*.json")), ids=lambda p: p.stem)
 def test_every_recipe_stage_reads_as_settings(recipe):
-    from training.config import read_settings
+    from training.runs.config import read_settings
 
     settings = read_settings(recipe)
     assert settings["data"] and settings["preset"].startswith("fusion")

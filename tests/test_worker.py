@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from gimp_plugin import bridge, jobs, worker
+from gimp_plugin.worker import bridge, jobs
+from gimp_plugin.worker import serve as worker
 
 
 def request(pixels: np.ndarray, model_path, **extra) -> bytes:

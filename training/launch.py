@@ -8,10 +8,10 @@ import sys
 
 # command -> (module, the packages it needs beyond the runtime)
 COMMANDS = {
-    "colorize-train": ("training.train", ("torch",)),
-    "colorize-export": ("training.export", ("torch", "onnx")),
-    "colorize-eval": ("training.evaluate", ("torch",)),
-    "colorize-calibrate": ("training.calibrate", ("torch",)),
+    "colorize-train": ("training.trainer.train", ("torch",)),
+    "colorize-export": ("training.onnx_io.export", ("torch", "onnx")),
+    "colorize-eval": ("training.measure.evaluate", ("torch",)),
+    "colorize-calibrate": ("training.measure.calibrate", ("torch",)),
 }
 EXIT_NOT_INSTALLED = 2
 

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .image_io import IMAGE_EXTENSIONS
-from .image_write import temporary_prefix, unwritable_reason
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.images.reading import IMAGE_EXTENSIONS
+from gimp_plugin.images.writing import temporary_prefix, unwritable_reason
 
 # What image_write's temporary names look like: ".NAME." + mkstemp's 8 random characters + ".tmp"
 _TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$", re.DOTALL)

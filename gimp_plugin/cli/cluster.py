@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from .batch import remove_orphaned_temporaries
-from .errors import InputError
-from .files import Outcome, Settings, run_task
+from gimp_plugin.cli.batch import remove_orphaned_temporaries
+from gimp_plugin.cli.photo import Outcome, Settings, run_task
+from gimp_plugin.core.errors import InputError
 
 CONNECT_TIMEOUT = "30s"  # how long a tcp:// scheduler may take to answer
 CHUNK_SIZE = 32  # photos per Dask task: per-task overhead stays small beside ~1 s a photo, retries stay cheap
@@ -75,7 +75,7 @@ def _model_on_worker(model_path: str | None, digest: str | None, device: str, th
     key = (model_path, digest, device, threads)
     if key not in _loaded:
         _relax_malloc_trimming()
-        from .model import load_model
+        from gimp_plugin.core.session import load_model
 
         model = load_model(model_path, device=device, threads=threads)
         if digest is not None and file_digest(model.path) != digest:

@@ -9,17 +9,18 @@ import signal
 import sys
 from pathlib import Path
 
-from . import __version__, reference
-from .batch import BatchPlan, Shard
-from .contract import MAX_RENDER_SIZE
-from .errors import ColorizeError, InputError
-from .files import DONE_BEFORE, FAILED, WRITTEN, Outcome, Settings, run_task
-from .image_io import read_image
-from .model import DEVICES, ColorizationModel, load_model
-from .pipeline import MAX_SATURATION
-from .report import Report
-from .suggest import MAX_SUGGESTIONS
-from .terminal import printable
+from gimp_plugin import __version__
+from gimp_plugin.cli.batch import BatchPlan, Shard
+from gimp_plugin.cli.photo import DONE_BEFORE, FAILED, WRITTEN, Outcome, Settings, run_task
+from gimp_plugin.cli.report import Report
+from gimp_plugin.cli.terminal import printable
+from gimp_plugin.core.contract import MAX_RENDER_SIZE
+from gimp_plugin.core.errors import ColorizeError, InputError
+from gimp_plugin.core.pipeline import MAX_SATURATION
+from gimp_plugin.core.session import DEVICES, ColorizationModel, load_model
+from gimp_plugin.guidance import reference
+from gimp_plugin.guidance.suggest import MAX_SUGGESTIONS
+from gimp_plugin.images.reading import read_image
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ALPHA_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")  # formats that keep a hint image's transparency
@@ -75,7 +76,7 @@ def _shard(text: str) -> Shard:
 
 
 def _cluster(text: str) -> str:
-    from .cluster import parse_address
+    from gimp_plugin.cli.cluster import parse_address
 
     try:
         parse_address(text)
@@ -264,7 +265,7 @@ def _run_here(tasks, model: ColorizationModel, settings: Settings, tally: Tally)
 
 
 def _run_on_cluster(tasks, args: argparse.Namespace, model: ColorizationModel, settings: Settings, tally: Tally):
-    from .cluster import file_digest, run_on_cluster
+    from gimp_plugin.cli.cluster import file_digest, run_on_cluster
 
     # the file the workers load; each checks by its digest that it has the same one
     spec = {"model_path": str(model.path), "digest": file_digest(model.path), "device": args.device,
@@ -327,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = BatchPlan(existing, args.output, args.format, batch=len(args.inputs) > 1,
                          output_is_folder=output_is_folder, protected=protected, shard=args.shard)  # fmt: skip
         if args.cluster:
-            from .cluster import require_distributed
+            from gimp_plugin.cli.cluster import require_distributed
 
             require_distributed()  # said before the model loads: what to install
         model = load_model(args.model, device=args.device, threads=args.threads)
@@ -367,7 +368,3 @@ def main(argv: list[str] | None = None) -> int:
         if report is not None:
             report.close()
     return _summary(tally, plan, args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import reference
-from .errors import ColorizeError, InputError, OutputExists
-from .hints import read_hints
-from .image_io import read_image
-from .image_write import write_image
-from .model import ColorizationModel
-from .pipeline import colorize, render_shape
-from .suggest import dots_image, opaque_pixels, suggest_from
-from .uncertainty import PALETTE, analyse, heat_map, heat_map_top
+from gimp_plugin.core.errors import ColorizeError, InputError, OutputExists
+from gimp_plugin.core.session import ColorizationModel
+from gimp_plugin.guidance import reference
+from gimp_plugin.guidance.uncertainty import PALETTE, heat_map, heat_map_top
+from gimp_plugin.images.hint_files import read_hints
+from gimp_plugin.images.reading import read_image
+from gimp_plugin.images.writing import write_image
+from gimp_plugin.tasks.runner import COLORIZE, SUGGEST_HINTS, Request, run_request
 
 WRITTEN, DONE_BEFORE, FAILED = "written", "done-before", "failed"
 
@@ -60,36 +59,24 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, set
     if settings.uncertainty_map is not None and settings.uncertainty_map.exists() and not settings.overwrite:
         raise InputError(f"{settings.uncertainty_map} exists; pass --overwrite to replace it")
     loaded = read_image(source)
-    hints = None
-    if settings.hints is not None:
-        height, width = loaded.pixels.shape[:2]
-        size = settings.render_size or model.info.default_render_size
-        hints = read_hints(settings.hints, render_shape(height, width, size))
     notes = [*loaded.notes, *_notes_on_what_is_lost(loaded.pixels, destination)]
-    if settings.references:
-        hints, carried, share = reference.hints_for(loaded.pixels, model, list(settings.references), hints,
-                                                    settings.render_size, settings.threads)  # fmt: skip
-        if not carried:
-            notes.append(f"the reference matched too little of this photo ({share:.0%} of it); colorized without it")
-    if settings.suggest_hints or settings.uncertainty_map:
-        analysis = analyse(loaded.pixels, model, render_size=settings.render_size, hints=hints,
-                           threads=settings.threads)  # fmt: skip
-        if settings.uncertainty_map:
-            top = heat_map_top(analysis)
-            write_image(
-                settings.uncertainty_map, with_legend(heat_map(analysis, top), top), overwrite=settings.overwrite
-            )
-        if settings.suggest_hints:
-            suggestions = suggest_from(analysis, settings.suggest_hints)
-            write_image(destination, dots_image(suggestions, where=opaque_pixels(loaded.pixels)),
-                        overwrite=settings.overwrite)  # fmt: skip
-            placed, asked = len(suggestions.points), settings.suggest_hints
-            return [*notes, *([f"only {placed} of {asked} points fit this photo"] if placed < asked else [])]
-    result = colorize(loaded.pixels, model, render_size=settings.render_size, saturation=settings.saturation,
-                      hints=hints, threads=settings.threads)  # fmt: skip
-    del loaded.pixels  # the input's memory is free before the output is encoded
-    write_image(destination, result, overwrite=settings.overwrite, icc_profile=loaded.icc_profile)
-    return notes
+    task = SUGGEST_HINTS if settings.suggest_hints else COLORIZE
+    hint_file = settings.hints
+    request = Request(
+        loaded.pixels, task, settings.render_size, settings.saturation,
+        hints=None if hint_file is None else (lambda size: read_hints(hint_file, size)),
+        references=settings.references, count=settings.suggest_hints or 0,
+        analysis_too=settings.uncertainty_map is not None, threads=settings.threads,
+    )  # fmt: skip
+    result = run_request(request, model)
+    del loaded.pixels, request  # the input's memory is free before the output is encoded
+    if settings.uncertainty_map is not None:
+        top = heat_map_top(result.analysis)
+        picture = with_legend(heat_map(result.analysis, top), top)
+        write_image(settings.uncertainty_map, picture, overwrite=settings.overwrite)
+    icc_profile = loaded.icc_profile if task == COLORIZE else None
+    write_image(destination, result.image, overwrite=settings.overwrite, icc_profile=icc_profile)
+    return [*notes, *result.notes]
 
 
 COLOR_PHOTO_CHROMA = 6.0  # mean |R - G| + |G - B| (8-bit scale) above which a photo has colours of its own

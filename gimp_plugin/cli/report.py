@@ -8,9 +8,9 @@ import json
 import os
 from pathlib import Path
 
-from .errors import InputError
-from .files import Outcome
-from .image_io import IMAGE_EXTENSIONS
+from gimp_plugin.cli.photo import Outcome
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.images.reading import IMAGE_EXTENSIONS
 
 
 class Report:

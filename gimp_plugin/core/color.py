@@ -1,6 +1,6 @@
 """Exact sRGB (D65) <-> CIE L*a*b* conversion in float32, vectorised numpy.
 
-The training side uses the same functions (through ``training.data``), so the model sees exactly the Lab values
+The training side uses the same functions (through ``training.data.photos``), so the model sees exactly the Lab values
 the runtime computes.
 """
 

@@ -8,13 +8,12 @@ so a one-pixel dot on a large photo still marks its cell at render size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from . import color
-from .errors import InputError
-from .resample import area_along_last_axis, area_resize
+from gimp_plugin.core import color
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.resample import area_along_last_axis, area_resize
 
 # A render-size cell is hinted when any hint pixel covers it; this only filters float round-off.
 _COVERAGE_EPSILON = 1e-9
@@ -58,10 +57,10 @@ def hints_from_rgba(image: np.ndarray, size: tuple[int, int] | None = None) -> H
     if image.dtype not in (np.uint8, np.uint16) and not np.issubdtype(image.dtype, np.floating):
         raise InputError(f"unsupported hint image pixel type {image.dtype}")
     height, width = image.shape[:2]
-    return _reduce_strips(lambda top, bottom: image[top:bottom], height, width, size or (height, width))
+    return reduce_strips(lambda top, bottom: image[top:bottom], height, width, size or (height, width))
 
 
-def _reduce_strips(strip_at, height: int, width: int, size: tuple[int, int]) -> Hints:
+def reduce_strips(strip_at, height: int, width: int, size: tuple[int, int]) -> Hints:
     """Hints reduced to ``size`` from ``strip_at(top, bottom)``, which hands over the RGBA or gray+alpha rows
     [top, bottom) of a ``height`` x ``width`` hint image: no more than one strip is ever held as float."""
     target_height, target_width = size
@@ -79,52 +78,6 @@ def _reduce_strips(strip_at, height: int, width: int, size: tuple[int, int]) -> 
     covered = np.where(coverage > _COVERAGE_EPSILON, coverage, 1.0)
     ab = np.where(coverage > _COVERAGE_EPSILON, planes[1:] / covered, 0.0).astype(np.float32)
     return Hints(ab=ab, mask=np.ascontiguousarray(coverage))
-
-
-def read_hints(path, render: tuple[int, int]) -> Hints:
-    """The hints of an RGBA image file, reduced as they are read to the render size (height, width) they are
-    used at; its size is checked before decoding (a small file can declare a huge image). A plain 8-bit RGBA or
-    gray+alpha file is reduced in strips straight from the decoder's pixels, so a 20000 x 20000 hint image costs
-    its 8-bit pixels once; others (TIFF, a color profile, a palette) are read whole first."""
-    try:
-        streamed = _read_hints_in_strips(Path(path), render)
-        if streamed is not None:
-            return streamed
-        from .image_io import read_image
-
-        loaded = read_image(path, what=f"the hint image {path}", bytes_per_pixel=HINT_BYTES_PER_PIXEL)
-        return hints_from_rgba(loaded.pixels, render)
-    except InputError as error:
-        message = str(error)
-        raise InputError(message if str(path) in message else f"{path}: {message}") from error
-
-
-def _read_hints_in_strips(path: Path, render: tuple[int, int]) -> Hints | None:
-    from PIL import Image, ImageOps
-
-    from . import limits
-    from .image_io import TIFF_EXTENSIONS, check_extension
-
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    check_extension(path)
-    if path.suffix.lower() in TIFF_EXTENSIONS:
-        return None
-    Image.MAX_IMAGE_PIXELS = None  # the limits module decides, before decoding
-    try:
-        with Image.open(path) as image:
-            if image.mode not in ("RGBA", "LA") or image.info.get("icc_profile"):
-                return None
-            limits.check_declared_size(*image.size, 1, f"the hint image {path}", HINT_BYTES_PER_PIXEL)
-            image.load()
-            ImageOps.exif_transpose(image, in_place=True)  # no copy when there is nothing to turn
-            width, height = image.size
-            return _reduce_strips(lambda top, bottom: np.asarray(image.crop((0, top, width, bottom))),
-                                  height, width, render)  # fmt: skip
-    except InputError:
-        raise
-    except Exception as error:
-        raise InputError(f"cannot read this file as an image ({error})") from error
 
 
 def resample_hints(hints: Hints, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputError
+from gimp_plugin.core.errors import InputError
 
 MAX_PIXELS = 500_000_000  # 20000 x 25000; L alone then takes 2 GB
 MAX_SIDE = 1_000_000  # no side of a real photo is longer; a larger number in a request is a mistake

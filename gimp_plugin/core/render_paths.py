@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import color, table8
-from .resample import area_along_last_axis, bilinear_columns, bilinear_rows
+from gimp_plugin.core import color, table8
+from gimp_plugin.core.resample import area_along_last_axis, bilinear_columns, bilinear_rows
 
 STRIP_ROWS = 128
 Progress = Callable[[float], None]

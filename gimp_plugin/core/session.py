@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import contract
-from .errors import ModelError
+from gimp_plugin.core import contract
+from gimp_plugin.core.errors import ModelError
 
 DEVICES = ("auto", "cpu", "cuda")
 AB_RANGE = 128  # a*, b* of real colours stay within about this
@@ -205,12 +205,12 @@ def default_model_path() -> Path:
     override = os.environ.get("COLORIZE_MODEL")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent / "models" / "colorize.onnx"
+    return Path(__file__).resolve().parents[1] / "models" / "colorize.onnx"
 
 
 def installed_models(folder: Path | None = None) -> list[Path]:
     """Every .onnx file in the models folder, the shipped default first."""
-    folder = folder or Path(__file__).resolve().parent / "models"
+    folder = folder or Path(__file__).resolve().parents[1] / "models"
     found = sorted(folder.glob("*.onnx"))
     return sorted(found, key=lambda path: path.name != "colorize.onnx")
 

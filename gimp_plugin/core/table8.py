@@ -18,8 +18,8 @@ from functools import partial
 
 import numpy as np
 
-from . import color
-from .resample import area_along_last_axis, bilinear_columns, bilinear_taps
+from gimp_plugin.core import color
+from gimp_plugin.core.resample import area_along_last_axis, bilinear_columns, bilinear_taps
 
 TABLE_CELLS = 1 << 19  # (a*, b*, v) cells: 2 MB of RGB words (one core's L2 cache), built in a few milliseconds
 _STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 16.0)

@@ -38,7 +38,8 @@ OUTPUTS = ["New layer above", "Replace the layer"]
 
 def load_bridge():
     """(bridge, settings) of the Colorize project this plug-in belongs to (see colorize_locate.py)."""
-    for folder in (HERE, os.path.dirname(HERE)):  # installed beside this file; in the repository, one folder up
+    # installed beside this file; in the repository, in gimp_plugin/worker/
+    for folder in (HERE, os.path.normpath(os.path.join(HERE, "..", "worker"))):
         if os.path.isfile(os.path.join(folder, "colorize_locate.py")) and folder not in sys.path:
             sys.path.insert(0, folder)
     import colorize_locate
@@ -109,10 +110,8 @@ def compute(image, drawable, model_name, render_size, saturation, use_selection,
     job = bridge.Job(
         _region_bytes(drawable, 0, 0, width, height), width, height, drawable.bpp, "u8", model=model,
         render_size=int(render_size) or None, saturation=float(saturation),
-        selection=_selection_bytes(image, drawable) if use_selection else None, selection_format="u8",
+        selection=_selection_bytes(image, drawable) if use_selection else None, selection_format="u8", hints=hints,
     )  # fmt: skip
-    if hints is not None:
-        job.hints = hints
     gimp.progress_init("Colorizing...")
     return bridge.colorize_bytes(job, settings, gimp.progress_update)
 

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import color
-from .errors import InputError
-from .hints import Hints
-from .model import ColorizationModel
-from .pipeline import _pad_to_multiple, inspect_pixels, measure_lightness, render_shape
-from .resample import area_resize
+from gimp_plugin.core import color
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.hints import Hints, resample_hints
+from gimp_plugin.core.render import Render, pad_to_multiple, render_shape, render_side
+from gimp_plugin.core.resample import area_resize
+from gimp_plugin.core.session import ColorizationModel
 
 MIN_SIMILARITY = 0.6  # chosen on the pool split (0.7 before: 0.07 dB less there)
 MIN_COHERENT = 2  # of the 8 neighbouring cells
@@ -62,7 +62,7 @@ def _unit(features: np.ndarray) -> np.ndarray:
 def cell_features(model: ColorizationModel, lightness: np.ndarray) -> np.ndarray:
     """[C, rows, columns] unit-length features of L [h, w] (one cell per stride x stride pixels, edges included)."""
     stride = model.info.feature_stride
-    padded = _pad_to_multiple(lightness[None, None], model.info.size_multiple, "reflect")
+    padded = pad_to_multiple(lightness[None, None], model.info.size_multiple, "reflect")
     features = model.features(padded)
     return _unit(features[:, : -(-lightness.shape[0] // stride), : -(-lightness.shape[1] // stride)])
 
@@ -86,26 +86,13 @@ def _lab_of(linear: np.ndarray) -> np.ndarray:
     return np.moveaxis(color.linear_to_lab(np.moveaxis(linear, 0, -1)), -1, 0)
 
 
-def photo_lightness(pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None,
-                    threads: int | None = None) -> np.ndarray:  # fmt: skip
-    """L* [h, w] of the photo at the render size the pipeline will use (what the matching compares)."""
-    size = render_shape(*pixels.shape[:2], render_size or model.info.default_render_size)
-    return measure_lightness(pixels, inspect_pixels(pixels), size, threads)
-
-
 def hints_for(
-    pixels: np.ndarray,
-    model: ColorizationModel,
-    references: list[Reference],
-    user: Hints | None = None,
-    render_size: int | None = None,
-    threads: int | None = None,
+    render: Render, model: ColorizationModel, references: list[Reference], user: Hints | None = None
 ) -> tuple[Hints | None, bool, float]:
-    """(the hints to colorize ``pixels`` with: the references' colors where they match, the ``user``'s own where
-    given; whether the references carried any color; the share of the photo's cells they matched)."""
-    size = render_shape(*pixels.shape[:2], render_size or model.info.default_render_size)
-    carried, share = match(model, photo_lightness(pixels, model, render_size, threads), references)
-    return merge(user, carried, size), carried is not None, share
+    """(the hints to colorize a prepared photo with: the references' colors where they match, the ``user``'s own
+    where given; whether the references carried any color; the share of the photo's cells they matched)."""
+    carried, share = match(model, render.lightness, references)
+    return merge(user, carried, render.size), carried is not None, share
 
 
 def prepare_reference(pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None,
@@ -121,9 +108,7 @@ def prepare_reference(pixels: np.ndarray, model: ColorizationModel, render_size:
     features, ab, views = [], [], []
     first = None  # the first view is reduced from the full-size reference, the others from it
     for scale in VIEW_SCALES:
-        size = render_shape(
-            height, width, max(MIN_SIDE, round((render_size or model.info.default_render_size) * scale))
-        )
+        size = render_shape(height, width, max(MIN_SIDE, round(render_side(model, render_size) * scale)))
         if first is None:
             first = _linear_planes(pixels, size)
         lab = _lab_of(first if size == first.shape[1:] else np.stack([area_resize(p, *size) for p in first]))
@@ -271,8 +256,6 @@ def merge(user: Hints | None, carried: Hints | None, size: tuple[int, int]) -> H
     """One set of hints at ``size``: the user's where they give one, the reference's elsewhere."""
     if carried is None or user is None:
         return user if carried is None else carried
-    from .hints import resample_hints
-
     user_ab, user_mask = resample_hints(user, *size)
     keep = user_mask > 0
     return Hints(ab=np.where(keep, user_ab, carried.ab), mask=np.where(keep, user_mask, carried.mask))

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import color
-from .errors import InputError
-from .model import ColorizationModel
-from .resample import area_resize
-from .uncertainty import Analysis, analyse, local_variation
+from gimp_plugin.core import color
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.hints import Hints
+from gimp_plugin.core.render import prepare
+from gimp_plugin.core.resample import area_resize
+from gimp_plugin.core.session import ColorizationModel
+from gimp_plugin.guidance.uncertainty import Analysis, analyse, local_variation
 
 MAX_SUGGESTIONS = 200
 REACH = 0.12  # a hint's reach, as a share of the render's short side
@@ -88,14 +90,15 @@ def _flattest(flatness: np.ndarray, allowed: np.ndarray, row: int, column: int, 
     return rows.start + r, columns.start + c
 
 
-def _check_count(count: int) -> None:
+def check_count(count: int) -> None:
+    """InputError unless ``count`` is a number of points one may ask for."""
     if not 1 <= count <= MAX_SUGGESTIONS:
         raise InputError(f"ask for 1 to {MAX_SUGGESTIONS} suggested hint points, not {count}")
 
 
 def suggest_from(analysis: Analysis, count: int, target: np.ndarray | None = None) -> Suggestions:
     """``count`` suggestions from an analysis, at the photo's size, with the model's guess of their colors."""
-    _check_count(count)
+    check_count(count)
     cells = plan_cells(analysis, count, target)
     (height, width), (small_h, small_w) = analysis.shape, analysis.lightness.shape
     points = [(min(height - 1, int((r + 0.5) * height / small_h)), min(width - 1, int((c + 0.5) * width / small_w)))
@@ -105,11 +108,20 @@ def suggest_from(analysis: Analysis, count: int, target: np.ndarray | None = Non
     return Suggestions(points, colors, analysis.shape)
 
 
-def suggest_hints(pixels: np.ndarray, model: ColorizationModel, count: int, **settings) -> Suggestions:
-    """``count`` hint points for ``pixels``, best first; ``settings`` as ``uncertainty.analyse`` takes them
-    (render_size, hints, selection, threads)."""
-    _check_count(count)  # before any work
-    return suggest_from(analyse(pixels, model, **settings), count)
+def suggest_hints(
+    pixels: np.ndarray,
+    model: ColorizationModel,
+    count: int,
+    *,
+    render_size: int | None = None,
+    hints: Hints | None = None,
+    selection: np.ndarray | None = None,
+    threads: int | None = None,
+) -> Suggestions:
+    """``count`` hint points for ``pixels``, best first."""
+    check_count(count)  # before any work
+    render = prepare(pixels, model, render_size=render_size, selection=selection, threads=threads)
+    return suggest_from(analyse(render, model, hints), count)
 
 
 def opaque_pixels(pixels: np.ndarray) -> np.ndarray | None:

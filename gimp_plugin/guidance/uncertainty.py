@@ -4,7 +4,7 @@ No shipped model has an uncertainty output, so the estimate comes from what the 
 prediction for the photo and for the photo's mirror image (mirrored back). Where the network is sure of a color
 (sky, foliage) the two views agree; where it guesses (a coat, a wall, a car) they often differ. Their distance is
 turned into an expected ab error with a small fit (``ERROR_FIT``) that also knows that mid tones carry the most
-color and that strong predicted chroma is more often wrong; ``training/fit_uncertainty.py`` makes the fit from
+color and that strong predicted chroma is more often wrong; ``training/measure/fit_uncertainty.py`` makes the fit from
 93 photos of the training pool outside its held-out split (never from ``val_general``); on them its per-pixel
 correlation with the true error is 0.40 (the mirror distance alone: 0.35) for stage 12, half of the shipped
 model (not refitted for it).
@@ -16,15 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import limits
-from .errors import InputError
-from .hints import Hints, resample_hints
-from .model import ColorizationModel
-from .pipeline import _check_selection, inspect_pixels, measure_lightness, predict_chroma, render_shape
-from .resample import area_resize, bilinear_resize
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.hints import Hints, resample_hints
+from gimp_plugin.core.pipeline import predict_chroma
+from gimp_plugin.core.render import Render
+from gimp_plugin.core.resample import area_resize, bilinear_resize
+from gimp_plugin.core.session import ColorizationModel
 
 # expected ab error ~ c0 + c1 d + c2 sqrt(d) + c3 chroma + c4 L + c5 L^2 + c6 edge, with d the mirror distance
-# (ab units), chroma the predicted |ab|, L = L*/100 and edge the local L* variation (training/fit_uncertainty.py).
+# (ab units), chroma the predicted |ab|, L = L*/100 and edge the local L* variation
+# (training/measure/fit_uncertainty.py).
 ERROR_FIT = (3.861, 0.9482, 0.1399, 0.0387, 29.27, -27.68, 0.01655)  # fitted for stage 12
 LOWEST_ERROR = 0.1  # ab units: the estimate never says "certainly right"
 
@@ -76,33 +77,20 @@ def expected_error(distance: np.ndarray, ab: np.ndarray, lightness: np.ndarray) 
     return np.maximum(estimate, LOWEST_ERROR).astype(np.float32)
 
 
-def analyse(
-    pixels: np.ndarray,
-    model: ColorizationModel,
-    *,
-    render_size: int | None = None,
-    hints: Hints | None = None,
-    selection: np.ndarray | None = None,
-    threads: int | None = None,
-) -> Analysis:
-    """The prediction for ``pixels`` (any layout ``colorize`` takes, with ``hints``) and its uncertainty."""
+def analyse(render: Render, model: ColorizationModel, hints: Hints | None = None) -> Analysis:
+    """The prediction for a prepared photo (with ``hints``) and its uncertainty."""
     if not model.accepts_hints:
         raise InputError(f"model {model.path.name} has no hint inputs, so it cannot suggest hints")
-    layout = inspect_pixels(pixels)
-    height, width = pixels.shape[:2]
-    weight = _check_selection(selection, (height, width))
-    size = render_shape(height, width, render_size or model.info.default_render_size)
-    limits.check_render_memory(*size)
-    lightness = measure_lightness(pixels, layout, size, threads)
+    size, pixels = render.size, render.pixels
     hint_arrays = resample_hints(hints, *size) if hints is not None else None
-    ab, distance = mirror_distance(model, lightness, hint_arrays)
+    ab, distance = mirror_distance(model, render.lightness, hint_arrays)
     allowed = np.ones(size, bool)
-    if weight is not None:
-        allowed &= area_resize(weight, *size) >= 0.5
-    if layout.has_alpha:  # not a single fully transparent pixel in the cell
+    if render.selection is not None:
+        allowed &= area_resize(render.selection, *size) >= 0.5
+    if render.layout.has_alpha:  # not a single fully transparent pixel in the cell
         allowed &= area_resize((pixels[..., -1] > 0).astype(np.float32), *size) >= 1.0 - 1e-6
     hinted = None if hint_arrays is None else hint_arrays[1] > 0
-    return Analysis(lightness, ab, expected_error(distance, ab, lightness), allowed, hinted, (height, width))
+    return Analysis(render.lightness, ab, expected_error(distance, ab, render.lightness), allowed, hinted, render.shape)
 
 
 HEAT = np.array([[0, 0, 0], [110, 20, 120], [225, 80, 40], [255, 235, 160]], np.float32)  # sure -> unsure

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import color, color_profiles, limits
-from .errors import InputError
+from gimp_plugin.core import color, limits
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.images import color_profiles
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 TIFF_EXTENSIONS = (".tif", ".tiff")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import color
-from .errors import InputError, OutputError, OutputExists
-from .image_io import IMAGE_EXTENSIONS, TIFF_EXTENSIONS
+from gimp_plugin.core import color
+from gimp_plugin.core.errors import InputError, OutputError, OutputExists
+from gimp_plugin.images.reading import IMAGE_EXTENSIONS, TIFF_EXTENSIONS
 
 PNG16_BLOCK_ROWS = 256  # rows converted and compressed at a time: memory stays a few MB above the image's own
 

@@ -14,28 +14,13 @@ import subprocess
 import sys
 import threading
 
-from gimp_plugin.colorize_locate import CONFIG_NAME
-from gimp_plugin.protocol import BYTES_PER_SAMPLE, PROTOCOL
+from gimp_plugin.worker.protocol import BYTES_PER_SAMPLE, PROTOCOL
 
 WORKER_TIMEOUT_S = 600
 
 
 class BridgeError(Exception):
     """A failure to show the user as is."""
-
-
-def read_config(plugin_dir):
-    """The install-time settings written by install.sh beside the plug-in, or ones derived from this file's place."""
-    path = os.path.join(plugin_dir, CONFIG_NAME)
-    if os.path.isfile(path):
-        with open(path) as handle:
-            return json.load(handle)
-    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return {
-        "project": project,
-        "python": os.path.join(project, ".venv", "bin", "python"),
-        "models": os.path.join(project, "gimp_plugin", "models"),
-    }
 
 
 def list_models(models_dir):
@@ -65,7 +50,7 @@ def _in_process_core(config):
         import numpy  # noqa: F401
         import onnxruntime  # noqa: F401
 
-        from gimp_plugin import inprocess
+        from gimp_plugin.worker import inprocess
     except Exception:  # any import failure means: use the worker
         return None
     return inprocess
@@ -218,9 +203,14 @@ def _exchange(process, job, progress):
 def colorize_bytes(job, config, progress=None):
     """Colorize ``job`` in this process if possible, else through the worker. Returns (bytes, channels)."""
     core = _in_process_core(config)
-    if core is not None:
+    if core is None:
+        return run_worker(job, config.get("python"), config.get("project"), progress)
+    try:
         return core.colorize_job(job, progress)
-    return run_worker(job, config.get("python"), config.get("project"), progress)
+    except core.ColorizeError as error:
+        raise BridgeError(str(error))
+    except MemoryError:
+        raise BridgeError("out of memory: try a smaller image or a lower render size")
 
 
 def default_render_size(model_path, config, fallback):

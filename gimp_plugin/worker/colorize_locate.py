@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Finds the Colorize project from a GIMP plug-in folder and imports its bridge: the one bootstrap both GIMP
 adapters use. install.sh copies this file beside each adapter (not executable, so GIMP does not take it for a
-plug-in); run from the repository, the adapters find it one folder up. Valid Python 2.7 and 3, no numpy."""
+plug-in); run from the repository, the adapters find it in gimp_plugin/worker/. Valid Python 2.7 and 3, no numpy."""
 
 from __future__ import absolute_import
 
@@ -18,8 +18,27 @@ def project_folder(plugin_dir):
     if os.path.isfile(path):
         with open(path) as handle:
             return json.load(handle)["project"]
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.dirname(here) if os.path.basename(here) == "gimp_plugin" else os.path.dirname(os.path.dirname(here))
+    folder = os.path.dirname(os.path.abspath(__file__))  # gimp_plugin/worker/ in the repository
+    while not os.path.isfile(os.path.join(folder, "gimp_plugin", "__init__.py")):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            raise ValueError("no Colorize project above %s and no %s beside the plug-in" % (plugin_dir, CONFIG_NAME))
+        folder = parent
+    return folder
+
+
+def read_config(plugin_dir):
+    """The install-time settings install.sh wrote beside the plug-in, or ones derived from the project's place."""
+    path = os.path.join(plugin_dir, CONFIG_NAME)
+    if os.path.isfile(path):
+        with open(path) as handle:
+            return json.load(handle)
+    project = project_folder(plugin_dir)
+    return {
+        "project": project,
+        "python": os.path.join(project, ".venv", "bin", "python"),
+        "models": os.path.join(project, "gimp_plugin", "models"),
+    }
 
 
 def load_bridge(plugin_dir):
@@ -28,6 +47,6 @@ def load_bridge(plugin_dir):
     project = project_folder(plugin_dir)
     if project not in sys.path:
         sys.path.insert(0, project)
-    from gimp_plugin import bridge
+    from gimp_plugin.worker import bridge
 
-    return bridge, bridge.read_config(plugin_dir)
+    return bridge, read_config(plugin_dir)

@@ -1,10 +1,12 @@
-"""The bridge's in-process path: a ``bridge.Job`` through ``jobs`` in this Python, and back to bytes."""
+"""The bridge's in-process path: a ``bridge.Job`` through ``jobs`` in this Python, and back to bytes. Failures are
+ColorizeError (or MemoryError), which the bridge turns into its own error."""
 
 from __future__ import annotations
 
-from .bridge import BridgeError
-from .errors import ColorizeError
-from .jobs import cached_model, execute
+from gimp_plugin.core.errors import ColorizeError
+from gimp_plugin.worker.jobs import cached_model, execute
+
+__all__ = ["ColorizeError", "colorize_job", "default_render_size"]
 
 _MODELS: dict = {}  # path -> loaded model, so repeated runs in one GIMP session skip the load
 
@@ -19,10 +21,5 @@ def colorize_job(job, progress=None) -> tuple[bytes, int]:
     def read(size: int) -> bytes:
         return next(parts, b"")
 
-    try:
-        result = execute(job.header(), read, progress, _MODELS)
-    except ColorizeError as error:
-        raise BridgeError(str(error)) from error
-    except MemoryError as error:
-        raise BridgeError("out of memory: try a smaller image or a lower render size") from error
+    result = execute(job.header(), read, progress, _MODELS)
     return result.tobytes(), result.shape[2]

@@ -1,5 +1,5 @@
-"""A GIMP job, decoded and run: the one place where a protocol header and its raw payloads become a
-``colorize(...)`` call. The worker (``worker``) and the in-process path (``inprocess``) both wrap it.
+"""A GIMP job, decoded and run: the one place where a protocol header and its raw payloads become a request for the
+runner (``tasks.runner``). The worker (``serve``) and the in-process path (``inprocess``) both wrap it.
 
 A job is a header (see docs/model-contract.md, "Worker protocol") and, in order, the bytes of the pixels, the
 hint image and the selection. ``read(n)`` hands over the next ``n`` bytes: from a pipe, or from a job in memory.
@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import color, contract, limits, reference
-from .errors import InputError
-from .hints import hints_from_rgba
-from .model import ColorizationModel, load_model
-from .pipeline import MAX_SATURATION, Progress, colorize, render_shape
-from .protocol import PROTOCOL, SAMPLE_TYPES, TASKS, UNDERSTOOD_PROTOCOLS
-from .suggest import MAX_SUGGESTIONS, dots_image, opaque_pixels, suggest_from
-from .uncertainty import analyse, heat_map
+from gimp_plugin.core import color, contract, limits
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.hints import Hints, hints_from_rgba
+from gimp_plugin.core.pipeline import MAX_SATURATION
+from gimp_plugin.core.render_paths import Progress
+from gimp_plugin.core.session import ColorizationModel, load_model
+from gimp_plugin.guidance import reference
+from gimp_plugin.guidance.suggest import MAX_SUGGESTIONS
+from gimp_plugin.tasks.runner import COLORIZE, UNCERTAINTY, Request, run_request
+from gimp_plugin.worker.protocol import PROTOCOL, SAMPLE_TYPES, TASKS, UNDERSTOOD_PROTOCOLS
 
 Reader = Callable[[int], bytes]
 FORMATS = {name: np.dtype(kind) for name, kind in SAMPLE_TYPES.items()}
@@ -151,23 +153,30 @@ def place_hint_image(image: np.ndarray, offset, width: int, height: int) -> np.n
 
 
 def run(job: Job, model: ColorizationModel, progress: Progress | None = None) -> np.ndarray:
-    """Colorize a decoded job; the result has the pixels' sample format (float jobs give float32)."""
+    """Run a decoded job; the result has the pixels' sample format (float jobs give float32)."""
     header, (height, width) = job.header, job.pixels.shape[:2]
     render_size = int(header["render_size"]) if header.get("render_size") else None
     hints = None
     if job.hints is not None:
         placed = place_hint_image(job.hints, header["hints"].get("offset"), width, height)
-        hints = hints_from_rgba(placed, render_shape(height, width, render_size or model.info.default_render_size))
-    if job.reference is not None:
-        prepared = prepared_reference(job.reference, model, render_size)
-        hints, _, _ = reference.hints_for(job.pixels, model, [prepared], hints, render_size)
-    task = header.get("task", "colorize")
-    if task != "colorize":
-        return _analysis_task(job, model, task, render_size, hints)
-    saturation = header.get("saturation", 1.0)
-    result = colorize(job.pixels, model, render_size=render_size, saturation=float(saturation), hints=hints,
-                      selection=job.selection, progress=progress)  # fmt: skip
-    return result.astype(job.pixels.dtype, copy=False)
+
+        def hints(size: tuple[int, int]) -> Hints:
+            return hints_from_rgba(placed, size)
+
+    references = [prepared_reference(job.reference, model, render_size)] if job.reference is not None else []
+    task = header.get("task", COLORIZE)
+    request = Request(
+        job.pixels, task, render_size, float(header.get("saturation", 1.0)), hints=hints, references=references,
+        selection=job.selection, count=int(header.get("count") or 0),
+    )  # fmt: skip
+    image = run_request(request, model, progress).image
+    if task == COLORIZE:
+        return image.astype(job.pixels.dtype, copy=False)
+    if task == UNCERTAINTY:  # the heat map as opaque RGBA
+        image = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    if job.pixels.dtype == np.uint8:
+        return image
+    return color.from_unit_float(color.to_unit_float(image), job.pixels.dtype)
 
 
 _LAST_REFERENCE: dict = {}  # the preview redraws with one reference many times: its cells are kept, one at a time
@@ -182,20 +191,6 @@ def prepared_reference(pixels: np.ndarray, model: ColorizationModel, render_size
         _LAST_REFERENCE.clear()
         _LAST_REFERENCE[key] = prepared
     return _LAST_REFERENCE[key]
-
-
-def _analysis_task(job: Job, model: ColorizationModel, task: str, render_size, hints) -> np.ndarray:
-    """suggest-hints: the RGBA dots image of the photo's size; uncertainty: the heat map as opaque RGBA. Both in
-    the request's sample format, as any reply."""
-    analysis = analyse(job.pixels, model, render_size=render_size, hints=hints, selection=job.selection)
-    if task == "suggest-hints":
-        rgba = dots_image(suggest_from(analysis, int(job.header["count"])), where=opaque_pixels(job.pixels))
-    else:
-        heat = heat_map(analysis)
-        rgba = np.dstack([heat, np.full(heat.shape[:2], 255, np.uint8)])
-    if job.pixels.dtype == np.uint8:
-        return rgba
-    return color.from_unit_float(color.to_unit_float(rgba), job.pixels.dtype)
 
 
 def cached_model(path: str | None, models: dict | None) -> ColorizationModel:

@@ -218,7 +218,7 @@ if MODE in ("all",):
         for saturation in (1.0, 0.8, 1.2):
             config.set_property("saturation", saturation)
             started = time.perf_counter()
-            width, height, rgba, size = colorize_preview.render(adapter, config, image, layer)
+            width, height, rgba, size = colorize_preview.render(adapter.LayerJobs(), config, image, layer)
             seconds.append(time.perf_counter() - started)
             shapes.append([width, height, len(rgba), size])
         RESULTS[name] = {"seconds": seconds, "shapes": shapes, "dirty": image.is_dirty()}

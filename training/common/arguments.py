@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from gimp_plugin.contract import MAX_RENDER_SIZE
+from gimp_plugin.core.contract import MAX_RENDER_SIZE
 
 MIN_RENDER_SIZE = 32  # the runtime's smallest: below it the network sees a few cells of the photo
 

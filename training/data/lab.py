@@ -1,4 +1,4 @@
-"""sRGB <-> CIE Lab in torch, the same formulas and constants as the runtime's ``gimp_plugin.color``.
+"""sRGB <-> CIE Lab in torch, the same formulas and constants as the runtime's ``gimp_plugin.core.color``.
 
 The runtime's numpy code is the reference; tests check that both agree (and agree with scikit-image).
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from gimp_plugin import color
+from gimp_plugin.core import color
 
 _RGB_TO_XYZ_N = torch.tensor(color.RGB_TO_XYZ / color.WHITE_D65[:, None], dtype=torch.float32)
 _XYZ_N_TO_RGB = torch.tensor(color.XYZ_TO_RGB * color.WHITE_D65[None, :], dtype=torch.float32)

@@ -21,11 +21,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
-from gimp_plugin import color
-from gimp_plugin.image_io import IMAGE_EXTENSIONS
-from gimp_plugin.terminal import printable
-
-from .errors import TrainingError
+from gimp_plugin.cli.terminal import printable
+from gimp_plugin.core import color
+from gimp_plugin.images.reading import IMAGE_EXTENSIONS
+from training.common.errors import TrainingError
 
 log = logging.getLogger("colorize.train")
 
@@ -390,7 +389,10 @@ def draw_hints(
     return hint_ab, hint_mask
 
 
-DENSE_CELL, DENSE_DOT = 8, 3  # as a reference's matched cells give them (gimp_plugin/reference.py: stride, DOT)
+DENSE_CELL, DENSE_DOT = (
+    8,
+    3,
+)  # as a reference's matched cells give them (guidance/reference.py: stride, DOT)
 
 
 def dense_dots(ab: torch.Tensor, chosen: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

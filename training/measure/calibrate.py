@@ -6,7 +6,7 @@ photos instead of guessing it: each photo goes through the real runtime pipeline
 factors, and the factor whose mean colorfulness (Hasler & Suesstrunk) is ``--target`` x the truth's mean is found
 by the secant method. The gain to export with is that factor times the gain already inside the file.
 
-Calibrate on photos like the ones the model is for: ``training/val_scenes.txt`` holds the held-out split's
+Calibrate on photos like the ones the model is for: ``training/data/val_scenes.txt`` holds the held-out split's
 general-scene photos (the folders ``shared/data/SOURCES.md`` counts as scenes), which the whole split, with its
 faces and pets, leaves short of color on streets and interiors. The default target is the release gate's bar, 0.8 x
 the truth's colorfulness: the least color the gate allows. A few dozen
@@ -24,15 +24,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from gimp_plugin.errors import ColorizeError
-from gimp_plugin.model import ColorizationModel, load_model
-from gimp_plugin.pipeline import colorize
-
-from . import arguments
-from .data import load_rgb
-from .errors import TrainingError
-from .evaluate import MIN_TRUTH_CF, colorfulness, psnr, selected_photos, to_gray
-from .from_onnx import chroma_gain
+from gimp_plugin.core.errors import ColorizeError
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.session import ColorizationModel, load_model
+from training.common import arguments
+from training.common.errors import TrainingError
+from training.data.photos import load_rgb
+from training.measure.evaluate import MIN_TRUTH_CF, colorfulness, psnr, selected_photos, to_gray
+from training.onnx_io.export_notes import chroma_gain
 
 FIRST_SATURATIONS = (1.0, 1.15)  # the two factors the secant starts from
 MAX_ROUNDS = 6

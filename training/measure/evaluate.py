@@ -20,18 +20,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from gimp_plugin import color, reference
-from gimp_plugin.errors import ColorizeError, InputError
-from gimp_plugin.hints import Hints
-from gimp_plugin.model import load_model
-from gimp_plugin.pipeline import colorize
-from gimp_plugin.terminal import printable
-
-from . import arguments
-from .data import find_files, load_rgb, read_split
-from .errors import TrainingError
-from .hint_placement import PLACEMENTS, Placer
-from .reference_cases import CASES, reference_path, same_scene
+from gimp_plugin.cli.terminal import printable
+from gimp_plugin.core import color
+from gimp_plugin.core.errors import ColorizeError, InputError
+from gimp_plugin.core.hints import Hints
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.render import prepare
+from gimp_plugin.core.session import load_model
+from gimp_plugin.guidance import reference
+from training.common import arguments
+from training.common.errors import TrainingError
+from training.data.photos import find_files, load_rgb, read_split
+from training.measure.hint_placement import PLACEMENTS, Placer
+from training.measure.reference_cases import CASES, reference_path, same_scene
 
 MIN_TRUTH_CF = 1.0  # mean colourfulness below which photos are gray, and CF / truth means nothing
 PSNR_CAP = 100.0  # identical images: PSNR is infinite; reported as this
@@ -228,7 +229,7 @@ def _with_reference(case, truth, gray, model, args, path, group, by_group) -> tu
     except InputError:  # too small or without color: as a user would, colorize without it
         carried, share = None, 0.0
     else:
-        carried, _, share = reference.hints_for(gray, model, [prepared], None, args.render_size)
+        carried, _, share = reference.hints_for(prepare(gray, model, render_size=args.render_size), model, [prepared])
     result = colorize(gray, model, render_size=args.render_size, saturation=args.saturation, hints=carried)
     return result, share
 

@@ -1,12 +1,13 @@
-"""Fit the runtime's expected-error formula (``gimp_plugin.uncertainty.ERROR_FIT``) on photos of the training pool.
+"""Fit the runtime's expected-error formula (``gimp_plugin.guidance.uncertainty.ERROR_FIT``) on photos of the
+training pool.
 
 The runtime's uncertainty is the distance between the predictions for a photo and for its mirror image; this fit
 turns it, with the predicted chroma and the lightness, into an expected ab error by least squares against the true
 error of the shipped model, on pool photos outside the held-out split (never on val_general). Run:
 
-    .venv/bin/python -m training.fit_uncertainty --data ../shared/data/train --split training/val_split.txt
+    .venv/bin/python -m training.measure.fit_uncertainty --data ../shared/data/train --split training/data/val_split.txt
 
-and copy the printed tuple into gimp_plugin/uncertainty.py when the model changes.
+and copy the printed tuple into gimp_plugin/guidance/uncertainty.py when the model changes.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from gimp_plugin import color, uncertainty
-from gimp_plugin.model import load_model
-from gimp_plugin.resample import area_resize
-
-from .data import find_files, load_rgb, read_split
-from .evaluate import to_gray
+from gimp_plugin.core import color
+from gimp_plugin.core.render import prepare
+from gimp_plugin.core.resample import area_resize
+from gimp_plugin.core.session import load_model
+from gimp_plugin.guidance import uncertainty
+from training.data.photos import find_files, load_rgb, read_split
+from training.measure.evaluate import to_gray
 
 
 def features(analysis: uncertainty.Analysis, distance: np.ndarray) -> np.ndarray:
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs, targets = [], []
     for path, _key, _group in files:
         truth = load_rgb(path, None)
-        analysis = uncertainty.analyse(to_gray(truth), model)
+        analysis = uncertainty.analyse(prepare(to_gray(truth), model), model)
         _, distance = uncertainty.mirror_distance(model, analysis.lightness, None)
         lab = color.rgb_to_lab(truth.astype(np.float32) / 255)
         true_ab = np.stack([area_resize(lab[..., i], *analysis.lightness.shape) for i in (1, 2)])

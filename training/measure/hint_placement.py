@@ -1,14 +1,16 @@
 """Where a simulated user puts hint dots, for ``colorize-eval --placement``: at random places (the baseline), at
-the suggested points (``gimp_plugin.suggest``), or at the points an oracle that knows the true error would pick
+the suggested points (``gimp_plugin.guidance.suggest``), or at the points an oracle that knows the true error would pick
 (an upper bound for any uncertainty estimate). Each dot is a 3 x 3 patch of the truth's mean color there."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gimp_plugin import color, suggest, uncertainty
-from gimp_plugin.hints import Hints
-from gimp_plugin.resample import area_resize
+from gimp_plugin.core import color
+from gimp_plugin.core.hints import Hints
+from gimp_plugin.core.render import prepare
+from gimp_plugin.core.resample import area_resize
+from gimp_plugin.guidance import suggest, uncertainty
 
 PLACEMENTS = ("random", "suggested", "oracle")
 PATCH = 3
@@ -32,7 +34,7 @@ class Placer:
 
     def __init__(self, gray: np.ndarray, truth: np.ndarray, model, render_size: int | None, seed: int):
         self.truth_lab = color.rgb_to_lab(truth.astype(np.float32) / 255)
-        self.analysis = uncertainty.analyse(gray, model, render_size=render_size)
+        self.analysis = uncertainty.analyse(prepare(gray, model, render_size=render_size), model)
         self.seed = seed
         size = self.analysis.lightness.shape
         true_ab = np.stack([area_resize(self.truth_lab[..., i], *size) for i in (1, 2)])

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from .effnet import EfficientNetLite0, MBConv
-from .models import ConvBNReLU
+from training.networks.effnet import EfficientNetLite0, MBConv
+from training.networks.layers import ConvBNReLU
 
 
 def conv_bn_pairs(model: nn.Module) -> list[tuple[nn.Module, str, str]]:

@@ -15,25 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .ab_bins import AbBins
-from .effnet import EfficientNetLite0, drop_classifier_head, pretrained_efficientnet_lite0
-
-AB_SCALE = 110.0  # a*, b* of sRGB colours stay within about +-110
-
-
-def normalise_inputs(lightness, hint_ab, hint_mask) -> tuple[torch.Tensor, torch.Tensor]:
-    """L to [-1, 1], hints to [-1, 1] with their mask: what every network sees."""
-    return lightness / 50.0 - 1.0, torch.cat([hint_ab / AB_SCALE * hint_mask, hint_mask], dim=1)
-
-
-class ConvBNReLU(nn.Sequential):
-    def __init__(self, in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1, dilation: int = 1):
-        padding = dilation * (kernel // 2)
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels, kernel, stride, padding, dilation=dilation, bias=False),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=True),
-        )
+from training.networks.ab_bins import AbBins
+from training.networks.effnet import EfficientNetLite0, drop_classifier_head, pretrained_efficientnet_lite0
+from training.networks.layers import AB_SCALE, ConvBNReLU, normalise_inputs
 
 
 class PlainColorNet(nn.Module):
@@ -141,11 +125,11 @@ class FusionUNet(nn.Module):
             channels = width
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(channels, 2, 3, padding=1)
-        # ``fusion-effnet-bins``: a distribution over ab bins on top of the regressed ab (training/ab_bins.py)
+        # ``fusion-effnet-bins``: a distribution over ab bins on top of the regressed ab (training/networks/ab_bins.py)
         self.bins = AbBins(channels) if ab_bins else None
         self.encoder_frozen = False
         self.encoder_statistics_frozen = False
-        from .folding import FoldedCopy  # folding builds on this module's layers
+        from training.networks.folding import FoldedCopy  # folding builds on this module's layers
 
         self.folded_frozen = FoldedCopy()
 
@@ -301,8 +285,25 @@ def ab_bins_of(generator: nn.Module) -> AbBins | None:
     return getattr(generator, "bins", None)
 
 
+def scale_chroma(generator: nn.Module, gain: float) -> nn.Module:
+    """Multiply the predicted ab by ``gain``, in place, through the output convolution's weights (everything after
+    it is linear). L1-trained networks pull uncertain colours towards gray; a gain a little above 1 calibrates that
+    for the whole photo, as the runtime's saturation factor would, but as the model's own default. A bins model's
+    annealed mean is not linear in its last convolution: its bin centres are scaled instead."""
+    bins = ab_bins_of(generator)
+    if bins is not None:
+        bins.gain *= gain
+        return generator
+    head = output_convolution(generator)
+    with torch.no_grad():
+        head.weight.mul_(gain)
+        if head.bias is not None:
+            head.bias.mul_(gain)
+    return generator
+
+
 def _fusion_effnet(pretrained: bool, classifier_weights: str | None, ab_bins: bool = False) -> nn.Module:
-    from . import effnet
+    from training.networks import effnet
 
     classifier = pretrained_efficientnet_lite0(classifier_weights) if pretrained else EfficientNetLite0()
     return FusionUNet(classifier, effnet.IMAGENET_CLASSIFIER_SIZE, effnet.HEAD_CHANNELS, pretrained_encoder=pretrained,
@@ -310,7 +311,7 @@ def _fusion_effnet(pretrained: bool, classifier_weights: str | None, ab_bins: bo
 
 
 def _fusion_irv2(pretrained: bool, classifier_weights: str | None) -> nn.Module:
-    from . import irv2
+    from training.networks import irv2
 
     classifier = irv2.InceptionResNetV2()
     if pretrained:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .effnet import load_weights
+from training.networks.effnet import load_weights
 
 EMBEDDING_CHANNELS = 1536
 CLASSIFIER_SIZE = 299

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .lab import lab_to_rgb
-from .models import AB_SCALE
+from training.data.lab import lab_to_rgb
+from training.networks.layers import AB_SCALE
 
 
 def chroma_l1(predicted_ab: torch.Tensor, true_ab: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 exporting it again: the encoder's stride-8 tensor (the skip input of the second decoder block) becomes an output,
 and the metadata says contract 2 and the stride. The weights and the ``ab`` output are untouched (checked).
 
-    .venv/bin/python -m training.add_features_output gimp_plugin/models/colorize.onnx -o out.onnx
+    .venv/bin/python -m training.onnx_io.add_features_output gimp_plugin/models/colorize.onnx -o out.onnx
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from gimp_plugin import contract
-
-from .models import FEATURE_STRIDE
+from gimp_plugin.core import contract
+from training.networks.generators import FEATURE_STRIDE
 
 SKIP_CONCAT = "/decoder.1/Concat_2"  # concatenates the upsampled decoder state and the stride-8 skip
 
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.output.exists():
         raise SystemExit(f"{args.output} exists")
     onnx.save(with_features(onnx.load(str(args.model))), str(args.output))
-    from gimp_plugin.model import ColorizationModel
+    from gimp_plugin.core.session import ColorizationModel
 
     before, after = ColorizationModel(args.model), ColorizationModel(args.output)
     lightness = np.random.default_rng(0).uniform(0, 100, (1, 1, 96, 128)).astype(np.float32)

@@ -21,26 +21,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from gimp_plugin import contract
-
-from . import ab_bins, checkpoint
-from .config import from_dict
-from .errors import TrainingError, interrupt_on_sigterm
-from .folding import fold_batch_norms
-from .half_weights import store_weights_as_float16
-from .models import (
+from gimp_plugin.core import contract
+from training.common.errors import TrainingError, interrupt_on_sigterm
+from training.networks import ab_bins
+from training.networks.folding import fold_batch_norms
+from training.networks.generators import (
     FEATURE_STRIDE,
     PRESETS,
     MirrorAverage,
     WithFeatures,
     ab_bins_of,
     build_generator,
-    output_convolution,
+    scale_chroma,
 )
+from training.onnx_io.export_notes import with_notes
+from training.onnx_io.half_weights import store_weights_as_float16
+from training.runs import checkpoint
+from training.runs.config import from_dict
 
-MIRROR_AVERAGED = "mirror-averaged"  # noted in colorize.trained_on, for whoever reads the model's metadata
-# colorize.trained_on also notes the chroma gain and a bins model's temperature: --init-from reads them back
-CHROMA_GAIN, BINS_TEMPERATURE = "chroma gain", "bins temperature"
 PARITY_TOLERANCE = 1e-2  # max |delta ab| in Lab units, float32 weights
 HALF_WEIGHTS_TOLERANCE = 0.5  # the same with the weights rounded to float16
 OPSET = 17
@@ -65,23 +63,6 @@ def load_generator(run_or_checkpoint: Path, weights: str = "ema") -> tuple[nn.Mo
     return generator.eval(), {**config, "step": step}
 
 
-def scale_chroma(generator: nn.Module, gain: float) -> nn.Module:
-    """Multiply the predicted ab by ``gain``, in place, through the output convolution's weights (everything after
-    it is linear). L1-trained networks pull uncertain colours towards gray; a gain a little above 1 calibrates that
-    for the whole photo, as the runtime's saturation factor would, but as the model's own default. A bins model's
-    annealed mean is not linear in its last convolution: its bin centres are scaled instead."""
-    bins = ab_bins_of(generator)
-    if bins is not None:
-        bins.gain *= gain
-        return generator
-    head = output_convolution(generator)
-    with torch.no_grad():
-        head.weight.mul_(gain)
-        if head.bias is not None:
-            head.bias.mul_(gain)
-    return generator
-
-
 def set_temperature(generator: nn.Module, temperature: float) -> None:
     bins = ab_bins_of(generator)
     if bins is None:
@@ -91,10 +72,9 @@ def set_temperature(generator: nn.Module, temperature: float) -> None:
 
 def inherited_render_size(config: dict) -> int | None:
     """The default render size of the exported model a run started from (--init-from shipped or FILE.onnx)."""
-    from gimp_plugin.errors import ColorizeError
-    from gimp_plugin.model import ColorizationModel
-
-    from .from_onnx import is_exported_model, resolve
+    from gimp_plugin.core.errors import ColorizeError
+    from gimp_plugin.core.session import ColorizationModel
+    from training.onnx_io.from_onnx import is_exported_model, resolve
 
     source = config.get("init_from")
     if not source or not is_exported_model(source):
@@ -110,12 +90,8 @@ def model_info(
     mirror_average: bool = False,
 ) -> contract.ModelInfo:  # fmt: skip
     photos = trained_on or f"{', '.join(Path(p).name for p in config['data'])}; {config['step']} steps"
-    if chroma_gain != 1.0:
-        photos += f"; {CHROMA_GAIN} {chroma_gain:g}"
-    if mirror_average:
-        photos += f"; {MIRROR_AVERAGED}"
-    if (bins := ab_bins_of(generator)) is not None:
-        photos += f"; {BINS_TEMPERATURE} {bins.temperature:g}"
+    bins = ab_bins_of(generator)
+    photos = with_notes(photos, chroma_gain, mirror_average, None if bins is None else bins.temperature)
     return contract.ModelInfo(
         arch=PRESETS[config["preset"]].arch,
         native_size=int(config["image_size"]),
@@ -172,7 +148,7 @@ def parity_inputs(multiple: int, real_lightness: list[np.ndarray] | None = None)
 
 def check_parity(generator: nn.Module, path: Path, multiple: int, real_lightness=None) -> list[tuple[str, float]]:
     """Max |delta ab| between PyTorch and onnxruntime for each parity case."""
-    from gimp_plugin.model import ColorizationModel
+    from gimp_plugin.core.session import ColorizationModel
 
     runtime = ColorizationModel(path, device="cpu")
     results = []
@@ -230,8 +206,8 @@ def _real_lightness(folder: Path | None, count: int = 2) -> list[np.ndarray]:
     """L* of the first ``count`` usable photos of ``--parity-photos``; unreadable and tiny ones are passed over."""
     if folder is None:
         return []
-    from gimp_plugin import color
-    from training.data import find_files, load_rgb
+    from gimp_plugin.core import color
+    from training.data.photos import find_files, load_rgb
 
     if not folder.is_dir():
         raise TrainingError(f"--parity-photos {folder}: not a folder")
@@ -281,7 +257,7 @@ def _output_problem(output: Path, overwrite: bool) -> str | None:
 
 def _load_source(args: argparse.Namespace) -> tuple[nn.Module, dict, str | None, bool]:
     """(generator, run settings, trained_on text, mirror-averaged) of a run, a checkpoint or an exported model."""
-    from .from_onnx import export_source, is_exported_model, resolve
+    from training.onnx_io.from_onnx import export_source, is_exported_model, resolve
 
     if not args.run.is_dir() and is_exported_model(str(args.run)):
         if args.weights != "ema":

@@ -6,26 +6,19 @@ output convolution; this reads them back, so ``colorize-train --init-from shippe
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from gimp_plugin import contract
-
-from .errors import TrainingError
-from .export import BINS_TEMPERATURE, CHROMA_GAIN, MIRROR_AVERAGED, scale_chroma
-from .folding import load_folded
-from .models import PRESETS, ab_bins_of, build_generator
+from gimp_plugin.core import contract
+from training.common.errors import TrainingError
+from training.networks.folding import load_folded
+from training.networks.generators import PRESETS, ab_bins_of, build_generator, scale_chroma
+from training.onnx_io.export_notes import bins_temperature, chroma_gain, is_mirror_averaged, without_notes
 
 SHIPPED = "shipped"  # --init-from shipped: the model the runtime uses by default
-_NUMBER = r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"  # as Python's :g writes it, 5e-05 included
-_GAIN = re.compile(CHROMA_GAIN + " " + _NUMBER)
-_TEMPERATURE = re.compile(BINS_TEMPERATURE + " " + _NUMBER)
-# the notes colorize-export appends to colorize.trained_on; a re-export writes them anew
-_EXPORT_NOTES = re.compile(rf"; ({CHROMA_GAIN} {_NUMBER}|{BINS_TEMPERATURE} {_NUMBER}|{MIRROR_AVERAGED})")
 
 
 def is_exported_model(source: str) -> bool:
@@ -35,22 +28,10 @@ def is_exported_model(source: str) -> bool:
 def resolve(source: str) -> Path:
     """The ONNX file ``source`` names ('shipped' is the runtime's default model)."""
     if source == SHIPPED:
-        from gimp_plugin.model import default_model_path
+        from gimp_plugin.core.session import default_model_path
 
         return default_model_path()
     return Path(source)
-
-
-def chroma_gain(trained_on: str) -> float:
-    """The gain colorize-export recorded in ``colorize.trained_on`` (1.0 when none)."""
-    found = _GAIN.search(trained_on)
-    return float(found.group(1)) if found else 1.0
-
-
-def bins_temperature(trained_on: str) -> float | None:
-    """The annealing temperature colorize-export recorded for a bins model (None when none)."""
-    found = _TEMPERATURE.search(trained_on)
-    return float(found.group(1)) if found else None
 
 
 def read(path: Path, role: str = "--init-from") -> tuple[contract.ModelInfo, dict[str, torch.Tensor]]:
@@ -117,5 +98,5 @@ def export_source(path: Path) -> tuple[nn.Module, dict, str, bool]:
     off held-out photos; the shipped model's run is not shipped)."""
     generator, preset, info = generator_from_onnx(path, "colorize-export")
     config = {"preset": preset, "image_size": info.native_size, "data": [], "step": 0, "init_from": str(path)}
-    trained_on = _EXPORT_NOTES.sub("", info.trained_on or "")
-    return generator, config, trained_on, MIRROR_AVERAGED in (info.trained_on or "")
+    trained_on = without_notes(info.trained_on or "")
+    return generator, config, trained_on, is_mirror_averaged(info.trained_on or "")

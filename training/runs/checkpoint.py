@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import TrainingError
+from training.common.errors import TrainingError
 
 
 def save_atomic(state: dict, path: Path) -> None:

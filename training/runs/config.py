@@ -12,9 +12,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import TrainingError
-from .losses import CHROMA_LOSSES, SHORTFALL_TERMS
-from .models import PRESETS
+from training.common.errors import TrainingError
+from training.networks.generators import PRESETS
+from training.networks.losses import CHROMA_LOSSES, SHORTFALL_TERMS
 
 CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "colorfulness_form": list(SHORTFALL_TERMS),
            "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"], "preset": list(PRESETS),

@@ -1,4 +1,4 @@
-"""Average the weights of runs of one network (a "model soup"): ``python -m training.soup RUN_A RUN_B -o RUN``.
+"""Average the weights of runs of one network (a "model soup"): ``python -m training.runs.soup RUN_A RUN_B -o RUN``.
 
 Each run's exported weights (the EMA) are averaged, parameter by parameter; the new run folder holds a ``last.pt``
 (the first run's checkpoint with the averaged weights) and its ``config.json``, ready for ``colorize-export RUN``.
@@ -12,8 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from .checkpoint import find, load, save_atomic
-from .errors import TrainingError
+from training.common.errors import TrainingError
+from training.runs.checkpoint import find, load, save_atomic
 
 
 def average(runs: list[Path]) -> dict:
@@ -30,7 +30,7 @@ def average(runs: list[Path]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.soup", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.runs.soup", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, nargs="+", help="run folders (or checkpoint files) of one network")
     parser.add_argument("-o", "--out", type=Path, required=True, help="the new run folder")
     args = parser.parse_args(argv)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         if (first / "config.json").is_file():
             shutil.copy(first / "config.json", args.out / "config.json")
     except TrainingError as error:
-        print(f"training.soup: {error}", file=sys.stderr)
+        print(f"training.runs.soup: {error}", file=sys.stderr)
         return 1
     print(f"wrote {args.out / 'last.pt'}: the average of {len(args.runs)} runs")
     return 0

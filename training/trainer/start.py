@@ -10,15 +10,20 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint, data, folding, from_onnx
-from .config import Config, from_dict
-from .errors import TrainingError
-from .lab import rgb_to_lab
-from .models import ab_bins_of, build_generator
+from training.common.errors import TrainingError
+from training.data import photos as data
+from training.data.lab import rgb_to_lab
+from training.networks import folding
+from training.networks.generators import ab_bins_of, build_generator
+from training.onnx_io import from_onnx
+from training.runs import checkpoint
+from training.runs.config import Config, from_dict
 
 log = logging.getLogger("colorize.train")
 
-SHIPPED_VAL_SPLIT = Path(__file__).resolve().parent / "val_split.txt"  # what no stage of the shipped model saw
+SHIPPED_VAL_SPLIT = (
+    Path(__file__).resolve().parents[1] / "data" / "val_split.txt"
+)  # what no stage of the shipped model saw
 BINS_OF = {"fusion-effnet": "fusion-effnet-bins"}  # a regression preset -> its bins variant (--init-from)
 CALIBRATION_BATCHES = 8  # batches of training crops that give an exported model's batch norms their statistics
 

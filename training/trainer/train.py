@@ -1,7 +1,7 @@
 """`colorize-train`: train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos.
 
 Single process: ``colorize-train --data PHOTOS --out runs/x``. Several GPUs or nodes:
-``torchrun --nproc-per-node 4 -m training.train --data PHOTOS --out runs/x`` (DDP; gloo on CPU, NCCL on GPU).
+``torchrun --nproc-per-node 4 -m training.trainer.train --data PHOTOS --out runs/x`` (DDP; gloo on CPU, NCCL on GPU).
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from . import ab_bins, checkpoint, data, losses, start
-from .config import ADJUSTABLE_ON_RESUME, Config, from_dict, parse_args, resume_conflicts
-from .errors import TrainingError, interrupt_on_sigterm
-from .lab import lab_to_rgb, rgb_to_lab
-from .models import PatchDiscriminator, ab_bins_of
-from .visual import loss_curves, sample_grid
+from training.common.errors import TrainingError, interrupt_on_sigterm
+from training.data import photos as data
+from training.data.lab import lab_to_rgb, rgb_to_lab
+from training.networks import ab_bins, losses
+from training.networks.generators import PatchDiscriminator, ab_bins_of
+from training.runs import checkpoint
+from training.runs.config import ADJUSTABLE_ON_RESUME, Config, from_dict, parse_args, resume_conflicts
+from training.trainer import start
+from training.trainer.visual import loss_curves, sample_grid
 
 log = logging.getLogger("colorize.train")
 AB_LIMIT = 110.0  # sRGB's a*, b* stay within about +-110: saturation-boosted targets are clipped there
@@ -37,6 +40,14 @@ BINS_PIXEL_SHARE = 1 / 8  # of the half-resolution pixels a bins model's cross-e
 # sample grids and checkpoints take the rest). The plan is redone, from the speed so far, each time a quarter
 # (1 / REPLANS) of the steps left has passed, as speed drifts; past SAFETY_STOP times the limit it stops.
 CALIBRATION_SKIP, CALIBRATION_STEPS, TIME_LIMIT_SHARE, SAFETY_STOP, REPLANS = 10, 30, 0.95, 1.1, 4
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: a job scheduler's or taskset's affinity, not the machine's count, so a
+    training pinned to some cores does not start more threads than it has cores."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 @dataclass
@@ -88,7 +99,7 @@ class Trainer:
         self.is_main = rank == 0
         torch.manual_seed(config.seed)
         report = data.scan(
-            [Path(p) for p in config.data], config.cache_side, workers=os.cpu_count() or 2, progress=self.is_main
+            [Path(p) for p in config.data], config.cache_side, workers=usable_cores(), progress=self.is_main
         )
         if self.is_main:
             log.info("%s", report.summary())
@@ -520,7 +531,7 @@ def train(config: Config, args) -> int:
         raise TrainingError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
     _check_out_folder(out, config.data)
     rank, world, device = setup_distributed(config)
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    torch.set_num_threads(max(1, usable_cores() // world))
     out.mkdir(parents=True, exist_ok=True)
     lock = _lock(out) if rank == 0 else None  # noqa: F841 - held until the process ends
     if rank == 0:
@@ -533,7 +544,7 @@ def train(config: Config, args) -> int:
         log.info("resumed at step %d of %d", trainer.step, trainer.total_steps)
     elif config.init_from:
         # What the run starts from, in this run's own parametrization (an exported model's batch norms are
-        # calibrated anew each run): training.soup can then average the run's end with its start.
+        # calibrated anew each run): training.runs.soup can then average the run's end with its start.
         trainer.save("start.pt")
     trainer.run()
     if world > 1:

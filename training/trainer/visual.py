@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .lab import lab_to_rgb
+from training.data.lab import lab_to_rgb
 
 
 def _to_pil(rgb: torch.Tensor) -> Image.Image:

@@ -33,7 +33,8 @@ RENDER_SIZES = {
 
 def load_bridge():
     """(bridge, settings) of the Colorize project this plug-in belongs to (see colorize_locate.py)."""
-    for folder in (HERE, os.path.dirname(HERE)):  # installed beside this file; in the repository, one folder up
+    # installed beside this file; in the repository, in gimp_plugin/worker/
+    for folder in (HERE, os.path.normpath(os.path.join(HERE, "..", "..", "worker"))):
         if os.path.isfile(os.path.join(folder, "colorize_locate.py")) and folder not in sys.path:
             sys.path.insert(0, folder)
     import colorize_locate
@@ -123,20 +124,34 @@ def model_path(config, settings):
     return os.path.join(settings["models"], name) if name else None
 
 
-def read_job(bridge, settings, image, drawable, config, scale=1.0):
+def read_job(bridge, settings, image, drawable, config, scale=1.0, task="colorize", count=None,
+             rendered_as_read=False):  # fmt: skip
     """A bridge.Job for ``drawable`` read at ``scale`` (1: full size, at the image's precision; below 1: 8-bit,
-    for the preview), with its hints and selection."""
+    for the preview), with its hints and selection; ``task`` and ``count`` as bridge.Job takes them. With
+    ``rendered_as_read`` the network runs at the size the layer is read at (the preview reads at its render
+    scale already), else at the render size the dialog says."""
     width, height = _scaled(drawable.get_width(), scale), _scaled(drawable.get_height(), scale)
     high = scale == 1.0 and _is_high_precision(image)
     babl_format, sample_format = ("R'G'B'A float", "f32") if high else ("R'G'B'A u8", "u8")
     use_selection = config.get_property("use-selection")
     return bridge.Job(
         _read(drawable, babl_format, 0, 0, width, height, scale), width, height, 4, sample_format,
-        model=model_path(config, settings), render_size=render_size(config) or None,
+        model=model_path(config, settings),
+        render_size=max(width, height) if rendered_as_read else render_size(config) or None,
         saturation=config.get_property("saturation"), hints=_hints(config, drawable, width, height, scale),
         selection=_selection_bytes(image, drawable, width, height, scale) if use_selection else None,
-        selection_format="u8", reference=_reference(config, drawable),
+        selection_format="u8", reference=_reference(config, drawable), task=task, count=count,
     )  # fmt: skip
+
+
+class LayerJobs:
+    """What the preview and the hint suggestions take from this plug-in: its bridge, and a job for a layer as the
+    dialog's settings say."""
+
+    load_bridge = staticmethod(load_bridge)
+    model_path = staticmethod(model_path)
+    render_size = staticmethod(render_size)
+    read_job = staticmethod(read_job)
 
 
 class Work:
@@ -212,7 +227,7 @@ def _show_dialog(procedure, config, image, layers):
     try:
         import colorize_preview
 
-        colorize_preview.attach(dialog, config, image, layers[0], sys.modules[__name__])
+        colorize_preview.attach(dialog, config, image, layers[0], LayerJobs())
     except Exception as error:  # no preview is better than no dialog
         sys.stderr.write(f"colorize: no preview ({error})\n")
     try:
@@ -242,7 +257,7 @@ def _attach_suggestions(dialog, config, image, drawable):
 
     def suggest(_button):
         try:
-            layer = colorize_suggest.suggest_layer(sys.modules[__name__], image, drawable, config,
+            layer = colorize_suggest.suggest_layer(LayerJobs(), image, drawable, config,
                                                    config.get_property("suggestions"))  # fmt: skip
         except Exception as error:  # the image is unchanged; say why where the user looks
             status.set_text(f"No suggestions: {error}")
@@ -269,7 +284,7 @@ def run_suggest(procedure, run_mode, image, drawables, config, run_data):
     try:
         import colorize_suggest
 
-        colorize_suggest.suggest_layer(sys.modules[__name__], image, layers[0], config,
+        colorize_suggest.suggest_layer(LayerJobs(), image, layers[0], config,
                                        config.get_property("suggestions"))  # fmt: skip
     except Exception as error:
         return _error(procedure, f"No hint points were suggested, the image was not changed: {error}")

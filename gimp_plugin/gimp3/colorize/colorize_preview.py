@@ -26,7 +26,7 @@ _PREVIEWS = {}  # dialog -> its Preview
 
 def attach(dialog, config, image, drawable, adapter):
     """Put a preview of ``drawable`` at the top of ``dialog`` (before ``dialog.fill``) and keep it current.
-    ``adapter`` is the plug-in module: it finds the bridge and reads jobs."""
+    ``adapter`` is the plug-in's LayerJobs: it finds the bridge and reads jobs."""
     preview = Preview(config, image, drawable, adapter)
     _PREVIEWS[dialog] = preview
     dialog.get_content_area().pack_start(preview.box, False, False, 0)
@@ -91,18 +91,16 @@ class Preview:
 
 def render(adapter, config, image, drawable, task=None):
     """(width, height, RGBA bytes, render size or None when the core chose it): ``drawable`` colorized as
-    ``config`` says, at the render scale. ``adapter`` is the plug-in module (it finds the bridge and reads jobs);
+    ``config`` says, at the render scale. ``adapter`` is the plug-in's LayerJobs (it finds the bridge and reads jobs);
     nothing in the image changes."""
     bridge, settings = adapter.load_bridge()
     path = adapter.model_path(config, settings)
     known = adapter.render_size(config) or bridge.default_render_size(path, settings, None)
     size = known or FALLBACK_RENDER_SIZE
     longest = max(drawable.get_width(), drawable.get_height())
-    job = adapter.read_job(bridge, settings, image, drawable, config, min(1.0, size / longest))
     # Read at the render scale already: no second reduction. Unknown: the core applies the model's default.
-    job.render_size = max(job.width, job.height) if known else None
-    if task:
-        job.task = task
+    job = adapter.read_job(bridge, settings, image, drawable, config, min(1.0, size / longest), task or "colorize",
+                           rendered_as_read=bool(known))  # fmt: skip
     result, channels = bridge.colorize_bytes(job, settings)
     if channels != 4:
         raise ValueError("the core returned no alpha channel")

@@ -3,7 +3,7 @@ hint would help most, each in the model's current guess of that color. The user 
 brush) and the layer is then the hint layer of an ordinary Colorize run.
 
 Used by the dialog's "Suggest hint points" button and by the python-fu-colorize-suggest-hints procedure. The core
-does the work (``gimp_plugin.suggest``, through the bridge: in-process or the worker); this file only reads the
+does the work (``gimp_plugin.guidance.suggest``, through the bridge: in-process or the worker); this file only reads the
 layer and adds the new one, as one undo step, after the core has answered, so a failure changes nothing.
 """
 
@@ -16,8 +16,7 @@ DEFAULT_COUNT = 10
 def suggested_dots(adapter, image, drawable, config, count):
     """(bytes, babl format) of the dots image at the drawable's size, from the core."""
     bridge, settings = adapter.load_bridge()
-    job = adapter.read_job(bridge, settings, image, drawable, config)
-    job.task, job.count = "suggest-hints", int(count)
+    job = adapter.read_job(bridge, settings, image, drawable, config, task="suggest-hints", count=int(count))
     result, _ = bridge.colorize_bytes(job, settings, Gimp.progress_update)
     return result, "R'G'B'A float" if job.sample_format == "f32" else "R'G'B'A u8"
 
