@@ -62,7 +62,7 @@ def throughput(args: argparse.Namespace) -> None:
             ],
             "local cluster of 2": lambda out: [
                 [*COLORIZE, str(photos), "-o", str(out), "-q", "--cluster", "local:2", "--threads", "1"]
-            ],  # fmt: skip
+            ],
         }
         seconds: dict[str, list[float]] = {name: [] for name in ways}
         for round_ in range(args.rounds):
@@ -70,8 +70,10 @@ def throughput(args: argparse.Namespace) -> None:
                 out = Path(scratch) / f"out-{round_}-{len(seconds[name])}-{name.replace(' ', '_')}"
                 seconds[name].append(timed(commands(out)))
                 shutil.rmtree(out)
-        print(f"\n{args.photos} photos of {args.megapixels} MP on {os.cpu_count()} CPU cores "
-              f"(best of {args.rounds}; start-up included)")  # fmt: skip
+        print(
+            f"\n{args.photos} photos of {args.megapixels} MP on {os.cpu_count()} CPU cores "
+            f"(best of {args.rounds}; start-up included)"
+        )
         print("| way | seconds | photos/s |\n|---|---|---|")
         for name, values in seconds.items():
             best = min(values)
@@ -101,12 +103,19 @@ def planning(args: argparse.Namespace) -> None:
             for index in range(min(per_folder, args.inputs - made)):
                 (folder / f"scan{index:06d}.jpg").touch()
                 made += 1
-        done = subprocess.run([sys.executable, "-c", PLAN, str(scratch / "archive"), str(scratch / "out")],
-                              check=True, capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", PLAN, str(scratch / "archive"), str(scratch / "out")],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"\nplanning {result['inputs']:,} inputs in {args.folders} folders ({base}): checked in "
-              f"{result['check_s']:.1f} s, all tasks streamed in {result['total_s']:.1f} s, peak memory "
-              f"{result['peak_bytes'] / 2**20:.0f} MiB")  # fmt: skip
+        print(
+            f"\nplanning {result['inputs']:,} inputs in {args.folders} folders ({base}): checked in "
+            f"{result['check_s']:.1f} s, all tasks streamed in {result['total_s']:.1f} s, peak memory "
+            f"{result['peak_bytes'] / 2**20:.0f} MiB"
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

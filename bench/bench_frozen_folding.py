@@ -46,8 +46,16 @@ def main() -> int:
 
     train.Trainer.train_step = alternating_step
     settings = json.loads(args.settings.read_text())
-    settings.update(data=[str(args.data)], folder_share=[], val_split=None, time_limit=None, max_steps=args.steps,
-                    val_count=16, sample_every=100000, checkpoint_every=100000)  # fmt: skip
+    settings.update(
+        data=[str(args.data)],
+        folder_share=[],
+        val_split=None,
+        time_limit=None,
+        max_steps=args.steps,
+        val_count=16,
+        sample_every=100000,
+        checkpoint_every=100000,
+    )
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "settings.json").write_text(json.dumps(settings))
         if train.main(["--settings", str(Path(folder) / "settings.json"), "--out", str(Path(folder) / "run")]) != 0:

@@ -44,8 +44,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, help="square input side for the timing (default: the render size)")
     args = parser.parse_args()
-    models = {name: ColorizationModel(path, device="cpu", threads=args.threads)
-              for name, path in (("float32", args.float32), ("float16", args.float16))}  # fmt: skip
+    models = {
+        name: ColorizationModel(path, device="cpu", threads=args.threads)
+        for name, path in (("float32", args.float32), ("float16", args.float16))
+    }
     for name, path in (("float32", args.float32), ("float16", args.float16)):
         print(f"{name} weights: {path.stat().st_size / 1e6:.1f} MB")
     size = args.size or models["float16"].info.default_render_size

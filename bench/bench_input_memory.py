@@ -30,8 +30,9 @@ def _child(code: str, *args: str) -> dict:
 import resource
 result["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(result))"""
-    done = subprocess.run([sys.executable, "-c", code + own_peak, *args], check=True, capture_output=True, text=True,
-                          cwd=ROOT)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code + own_peak, *args], check=True, capture_output=True, text=True, cwd=ROOT
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return {**result, "peak": result["peak"] * 1024}
 
@@ -56,12 +57,15 @@ def multipage(folder: Path) -> None:
 
     page = np.add.outer(np.arange(750) // 3, np.arange(1000) // 4).astype(np.uint8)  # compresses as scans do
     tifffile.imwrite(folder / "one.tif", page, compression="zlib")
-    tifffile.imwrite(folder / "pages.tif", np.broadcast_to(page, (400, *page.shape)), photometric="minisblack",
-                     compression="zlib")  # fmt: skip
+    tifffile.imwrite(
+        folder / "pages.tif", np.broadcast_to(page, (400, *page.shape)), photometric="minisblack", compression="zlib"
+    )
     one, many = _child(READ, str(folder / "one.tif")), _child(READ, str(folder / "pages.tif"))
     size = (folder / "pages.tif").stat().st_size / 1e6
-    print(f"multi-page TIFF: 1 page {one['peak'] / 1e6:.0f} MB; 400 pages ({size:.1f} MB file) "
-          f"{many['peak'] / 1e6:.0f} MB, read as {many['shape']}; note: {many['notes']}")  # fmt: skip
+    print(
+        f"multi-page TIFF: 1 page {one['peak'] / 1e6:.0f} MB; 400 pages ({size:.1f} MB file) "
+        f"{many['peak'] / 1e6:.0f} MB, read as {many['shape']}; note: {many['notes']}"
+    )
 
 
 ESTIMATE = """import json, sys
@@ -78,13 +82,20 @@ def many_samples(folder: Path, side: int = 3000, samples: int = 300) -> None:
 
     rows = np.add.outer(np.arange(side) // 7, np.arange(side) // 5).astype(np.uint8)
     with tifffile.TiffWriter(folder / "samples.tif") as tiff:
-        tiff.write(np.broadcast_to(rows[..., None], (side, side, samples)), photometric="minisblack",
-                   planarconfig="contig", compression="zlib", extrasamples=[0] * (samples - 1))  # fmt: skip
+        tiff.write(
+            np.broadcast_to(rows[..., None], (side, side, samples)),
+            photometric="minisblack",
+            planarconfig="contig",
+            compression="zlib",
+            extrasamples=[0] * (samples - 1),
+        )
     size = (folder / "samples.tif").stat().st_size / 1e6
     read = _child(READ, str(folder / "samples.tif"))
     estimate = _child(ESTIMATE, str(side), str(side), str(samples))["estimate"]
-    print(f"{side} x {side} TIFF of {samples} samples a pixel ({size:.0f} MB file): read at a peak of "
-          f"{read['peak'] / 1e9:.2f} GB; the check before decoding estimates {estimate / 1e9:.2f} GB")  # fmt: skip
+    print(
+        f"{side} x {side} TIFF of {samples} samples a pixel ({size:.0f} MB file): read at a peak of "
+        f"{read['peak'] / 1e9:.2f} GB; the check before decoding estimates {estimate / 1e9:.2f} GB"
+    )
 
 
 def huge_hints(folder: Path) -> None:
@@ -96,8 +107,10 @@ def huge_hints(folder: Path) -> None:
     hint.save(folder / "hints.png", compress_level=1)
     del hint
     result = _child(HINTS, str(folder / "hints.png"))
-    print(f"{side} x {side} RGBA hint image: peak {result['peak'] / 1e9:.2f} GB (its 8-bit pixels: "
-          f"{side * side * 4 / 1e9:.2f} GB), {result['hinted cells']} hinted cells")  # fmt: skip
+    print(
+        f"{side} x {side} RGBA hint image: peak {result['peak'] / 1e9:.2f} GB (its 8-bit pixels: "
+        f"{side * side * 4 / 1e9:.2f} GB), {result['hinted cells']} hinted cells"
+    )
 
 
 def render_sizes(folder: Path, sizes: list[int]) -> None:
@@ -115,8 +128,10 @@ def render_sizes(folder: Path, sizes: list[int]) -> None:
         rows.append((render_pixels, peak))
         print(f"2000 x 1500 photo, render {size}: peak {peak / 1e9:.2f} GB")
     for (small_px, small_peak), (large_px, large_peak) in zip(rows, rows[1:], strict=False):
-        print(f"  {(large_peak - small_peak) / (large_px - small_px):.0f} bytes per render pixel "
-              f"between {small_px / 1e6:.2f} and {large_px / 1e6:.2f} MP")  # fmt: skip
+        print(
+            f"  {(large_peak - small_peak) / (large_px - small_px):.0f} bytes per render pixel "
+            f"between {small_px / 1e6:.2f} and {large_px / 1e6:.2f} MP"
+        )
 
 
 def main() -> int:

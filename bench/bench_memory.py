@@ -78,8 +78,10 @@ def main() -> int:
             print(f"{kind:>16} {megapixels:5.0f} MP: peak {rows[-1]['peak'] / 1e9:.2f} GB")
         if len(rows) > 1:  # the cost of each extra pixel, whatever the process's fixed part
             slope = (rows[-1]["peak"] - rows[0]["peak"]) / (rows[-1]["pixels"] - rows[0]["pixels"])
-            print(f"{kind:>16}: {slope:.1f} bytes per pixel, {(rows[0]['peak'] - slope * rows[0]['pixels']) / 1e6:.0f}"
-                  " MB fixed")  # fmt: skip
+            print(
+                f"{kind:>16}: {slope:.1f} bytes per pixel, {(rows[0]['peak'] - slope * rows[0]['pixels']) / 1e6:.0f}"
+                " MB fixed"
+            )
     return 0
 
 

@@ -125,8 +125,11 @@ def main() -> int:
             row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
             t = row["timings_s"]
             cells = [t[name] for name in ("read", "convert", "infer", "upsample", "write", "total", "pre+post")]
-            print(f"{f'{megapixels} MP {kind}':>10}" + "".join(f"{value:>9.3f}" for value in cells)
-                  + f"{row['peak_rss_mb']:>6.0f} MB")  # fmt: skip
+            print(
+                f"{f'{megapixels} MP {kind}':>10}"
+                + "".join(f"{value:>9.3f}" for value in cells)
+                + f"{row['peak_rss_mb']:>6.0f} MB"
+            )
     return 0
 
 

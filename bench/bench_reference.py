@@ -83,8 +83,10 @@ def main() -> int:
         command = [sys.executable, __file__, "--one", mode, "--megapixels", str(args.megapixels)]
         command += ["--model", args.model] if args.model else []
         peaks[mode] = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)["peak"]
-    print(f"{gray.shape[1]} x {gray.shape[0]} photo and reference ({gray.size / 1e6:.1f} MP each), "
-          f"model {model.path.name}, median of {args.repeats}:")  # fmt: skip
+    print(
+        f"{gray.shape[1]} x {gray.shape[0]} photo and reference ({gray.size / 1e6:.1f} MP each), "
+        f"model {model.path.name}, median of {args.repeats}:"
+    )
     print(f"  plain run        {base:.3f} s, peak {peaks['plain'] / 1e9:.2f} GB")
     print(f"  with reference   {referenced:.3f} s ({referenced - base:+.3f} s), peak {peaks['reference'] / 1e9:.2f} GB")
     return 0

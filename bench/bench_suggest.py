@@ -50,8 +50,10 @@ def main() -> int:
         uncertainty.heat_map(analysis)
 
     base, suggested, drawn = (median_seconds(work, args.repeats) for work in (plain, suggestions, picture))
-    print(f"{width} x {height} gray photo ({width * height / 1e6:.1f} MP), model {model.path.name}, "
-          f"median of {args.repeats}:")  # fmt: skip
+    print(
+        f"{width} x {height} gray photo ({width * height / 1e6:.1f} MP), model {model.path.name}, "
+        f"median of {args.repeats}:"
+    )
     print(f"  plain run                                     {base:.3f} s")
     print(f"  uncertainty + {args.count} suggested points + dots image  {suggested:.3f} s ({suggested - base:+.3f} s)")
     print(f"  the uncertainty map as a full-size picture    {drawn:.3f} s (only with --uncertainty-map)")

@@ -18,9 +18,30 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = ["--preset", "fusion-effnet", "--image-size", "224", "--batch-size", "16", "--encoder-lr-scale", "0",
-        "--chroma-loss", "euclidean", "--colorfulness-weight", "0.22", "--cache-side", "288", "--crop-min-area", "0.5",
-        "--sample-every", "100000", "--checkpoint-every", "100000", "--val-count", "16"]  # fmt: skip
+BASE = [
+    "--preset",
+    "fusion-effnet",
+    "--image-size",
+    "224",
+    "--batch-size",
+    "16",
+    "--encoder-lr-scale",
+    "0",
+    "--chroma-loss",
+    "euclidean",
+    "--colorfulness-weight",
+    "0.22",
+    "--cache-side",
+    "288",
+    "--crop-min-area",
+    "0.5",
+    "--sample-every",
+    "100000",
+    "--checkpoint-every",
+    "100000",
+    "--val-count",
+    "16",
+]
 VARIANTS = {  # name -> (extra flags, environment)
     "recipe (bf16, 1 loader process)": (["--amp", "bf16", "--workers", "1"], {}),
     "bf16, torch.compile": (["--amp", "bf16", "--workers", "1", "--compile"], {}),
@@ -50,10 +71,21 @@ def main() -> int:
         extra, environment = VARIANTS[name]
         with tempfile.TemporaryDirectory() as folder:
             run = Path(folder) / "run"
-            command = [sys.executable, "-m", "training.trainer.train", "--data", str(args.data), "--out", str(run),
-                       *BASE,
-                       "--max-steps", str(args.steps), "--log-every", str(log_every),
-                       *(flag.format(steps=args.steps) for flag in extra)]  # fmt: skip
+            command = [
+                sys.executable,
+                "-m",
+                "training.trainer.train",
+                "--data",
+                str(args.data),
+                "--out",
+                str(run),
+                *BASE,
+                "--max-steps",
+                str(args.steps),
+                "--log-every",
+                str(log_every),
+                *(flag.format(steps=args.steps) for flag in extra),
+            ]
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **environment})
             if done.returncode != 0:
                 print(f"{name}: failed\n{done.stderr[-2000:]}")

@@ -35,8 +35,17 @@ def main() -> None:
     parser.add_argument("--model", help="ONNX model (default: the shipped one)")
     parser.add_argument("--only", nargs="+", choices=SETTINGS, help="measure only these settings")
     options = parser.parse_args()
-    argv = ["--data", options.data, "--split", options.split, "--limit", str(options.limit),
-            "--reference-cases", "same", "unrelated"]  # fmt: skip
+    argv = [
+        "--data",
+        options.data,
+        "--split",
+        options.split,
+        "--limit",
+        str(options.limit),
+        "--reference-cases",
+        "same",
+        "unrelated",
+    ]
     argv += ["--model", options.model] if options.model else []
     print("| setting | same scene | worst | cells | unrelated | worst | seconds |\n|---|---|---|---|---|---|---|")
     for name in options.only or SETTINGS:
@@ -45,8 +54,11 @@ def main() -> None:
         with mock.patch.multiple(reference, **SETTINGS[name]):
             cases = evaluate.evaluate(evaluate.build_parser().parse_args(argv))["reference_cases"]
         same, other = cases["same"], cases["unrelated"]
-        print(f"| {name} | {same['gain']:+.2f} | {same['worst']:+.2f} | {same['share']:.0%} | {other['gain']:+.2f} "
-              f"| {other['worst']:+.2f} | {time.perf_counter() - start:.0f} |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | {same['gain']:+.2f} | {same['worst']:+.2f} | {same['share']:.0%} | {other['gain']:+.2f} "
+            f"| {other['worst']:+.2f} | {time.perf_counter() - start:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -109,9 +109,13 @@ def reference_figure(folder: Path) -> Image.Image:
     gray_path, truth = EXAMPLES / "astronaut_bw.jpg", data.astronaut()
     Image.fromarray(same_scene(truth)).save(folder / "reference.png")
     colorize(gray_path, folder / "with_reference.png", "--reference", str(folder / "reference.png"))
-    panels = [panel(Image.open(gray_path)), panel(Image.open(folder / "reference.png")),
-              panel(Image.open(EXAMPLES / "astronaut_color.png")), panel(Image.open(folder / "with_reference.png")),
-              panel(Image.fromarray(truth))]  # fmt: skip
+    panels = [
+        panel(Image.open(gray_path)),
+        panel(Image.open(folder / "reference.png")),
+        panel(Image.open(EXAMPLES / "astronaut_color.png")),
+        panel(Image.open(folder / "with_reference.png")),
+        panel(Image.fromarray(truth)),
+    ]
     sheet = Image.new("RGB", (PANEL * len(panels), PANEL))
     for index, image in enumerate(panels):
         sheet.paste(image, (index * PANEL, 0))
@@ -146,8 +150,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         suggestion_figure(Path(folder)).save(ROOT / "docs" / "model" / "hint_suggestions.png", optimize=True)
         reference_figure(Path(folder)).save(ROOT / "docs" / "model" / "reference_demo.png", optimize=True)
-    print("wrote examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png, docs/model/hints_demo.png,"
-          " docs/model/hint_suggestions.png, docs/model/reference_demo.png")  # fmt: skip
+    print(
+        "wrote examples/*_color.png, examples/astronaut_hinted.png, docs/before_after.png, docs/model/hints_demo.png,"
+        " docs/model/hint_suggestions.png, docs/model/reference_demo.png"
+    )
     return 0
 
 

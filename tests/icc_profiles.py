@@ -50,8 +50,7 @@ def build_profile(space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
 
 
 def adobe_rgb() -> bytes:
-    tags = [(b"desc", _description("Test Adobe RGB (1998)")), (b"cprt", _text("public domain")),
-            (b"wtpt", _xyz(D50))]  # fmt: skip
+    tags = [(b"desc", _description("Test Adobe RGB (1998)")), (b"cprt", _text("public domain")), (b"wtpt", _xyz(D50))]
     names = (b"rXYZ", b"gXYZ", b"bXYZ")
     tags += [(name, _xyz(colorant)) for name, colorant in zip(names, ADOBE_RGB_COLORANTS, strict=True)]
     tags += [(name, _curve(ADOBE_RGB_GAMMA)) for name in (b"rTRC", b"gTRC", b"bTRC")]
@@ -59,8 +58,12 @@ def adobe_rgb() -> bytes:
 
 
 def gray_gamma(gamma: float = 1.8) -> bytes:
-    tags = [(b"desc", _description(f"Test Gray Gamma {gamma}")), (b"cprt", _text("public domain")),
-            (b"wtpt", _xyz(D50)), (b"kTRC", _curve(gamma))]  # fmt: skip
+    tags = [
+        (b"desc", _description(f"Test Gray Gamma {gamma}")),
+        (b"cprt", _text("public domain")),
+        (b"wtpt", _xyz(D50)),
+        (b"kTRC", _curve(gamma)),
+    ]
     return build_profile(b"GRAY", tags)
 
 

@@ -10,11 +10,23 @@ ROOT = Path(__file__).resolve().parents[1]
 # Each room may import the rooms of a lower floor and its own; rooms on one floor stay apart (the command line and
 # the worker are two front ends of the same core).
 FLOORS = {
-    "gimp_plugin": 0, "gimp_plugin.core": 1, "gimp_plugin.images": 2, "gimp_plugin.guidance": 3,
-    "gimp_plugin.tasks": 4, "gimp_plugin.cli": 5, "gimp_plugin.worker": 5,
-    "training": 10, "training.common": 11, "training.data": 12, "training.networks": 13, "training.runs": 14,
-    "training.onnx_io": 15, "training.measure": 16, "training.trainer": 17, "training.launch": 18,
-}  # fmt: skip
+    "gimp_plugin": 0,
+    "gimp_plugin.core": 1,
+    "gimp_plugin.images": 2,
+    "gimp_plugin.guidance": 3,
+    "gimp_plugin.tasks": 4,
+    "gimp_plugin.cli": 5,
+    "gimp_plugin.worker": 5,
+    "training": 10,
+    "training.common": 11,
+    "training.data": 12,
+    "training.networks": 13,
+    "training.runs": 14,
+    "training.onnx_io": 15,
+    "training.measure": 16,
+    "training.trainer": 17,
+    "training.launch": 18,
+}
 PYTHON_PACKAGES = ("gimp_plugin", "training")
 
 

@@ -41,8 +41,11 @@ def test_gimp_plugins_install_idempotently_and_uninstall_exactly(tmp_path):
     config = json.loads((gimp3 / "colorize" / "colorize-config.json").read_text())
     assert config["project"] == str(ROOT) and config["python"].endswith("/.venv/bin/python")
     assert (gimp2 / "colorize_gimp2.py").is_file() and os.access(gimp2 / "colorize_gimp2.py", os.X_OK)
-    for helper in (gimp2 / "colorize_locate.py", gimp3 / "colorize" / "colorize_locate.py",
-                   gimp3 / "colorize" / "colorize_preview.py"):  # fmt: skip
+    for helper in (
+        gimp2 / "colorize_locate.py",
+        gimp3 / "colorize" / "colorize_locate.py",
+        gimp3 / "colorize" / "colorize_preview.py",
+    ):
         assert helper.is_file() and not os.access(helper, os.X_OK), "GIMP must not take a helper for a plug-in"
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file() and p.name != "manifest"}
     second = run("--dev", "--gimp-dir", gimp3, "--gimp-dir", gimp2, env=env)

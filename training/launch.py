@@ -30,9 +30,11 @@ def launch(command: str, argv: list[str] | None = None) -> int:
     module, packages = COMMANDS[command]
     missing = missing_packages(packages)
     if missing:
-        print(f"{command}: this install has the runtime only; {command} needs the training stack "
-              f"({', '.join(missing)} missing). Run ./install.sh --dev in the Colorize folder to add it",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{command}: this install has the runtime only; {command} needs the training stack "
+            f"({', '.join(missing)} missing). Run ./install.sh --dev in the Colorize folder to add it",
+            file=sys.stderr,
+        )
         return EXIT_NOT_INSTALLED
     return importlib.import_module(module).main(argv)
 

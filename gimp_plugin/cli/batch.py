@@ -133,12 +133,14 @@ def _check_output_kind(inputs: list[Path], output: Path, folder_output: bool, ba
     suffix = output.suffix.lower()
     if folder_output and not output.is_dir() and suffix in IMAGE_EXTENSIONS and (batch or inputs[0].is_dir()):
         what = "a folder" if len(inputs) == 1 else "several inputs"
-        raise InputError(f"-o {output} names an image file, but the input is {what}: give an output folder "
-                         "(it is made if needed)")  # fmt: skip
+        raise InputError(
+            f"-o {output} names an image file, but the input is {what}: give an output folder (it is made if needed)"
+        )
     if not folder_output and suffix not in IMAGE_EXTENSIONS:
         kind = f"unknown output format {suffix!r}" if suffix else "no file extension to choose the format by"
-        raise InputError(f"-o {output}: {kind}; name a file ending in {', '.join(IMAGE_EXTENSIONS)}, "
-                         "or a folder (end it with /)")  # fmt: skip
+        raise InputError(
+            f"-o {output}: {kind}; name a file ending in {', '.join(IMAGE_EXTENSIONS)}, or a folder (end it with /)"
+        )
 
 
 class BatchPlan:
@@ -175,8 +177,10 @@ class BatchPlan:
         if inputs:
             _check_output_kind(inputs, output, self.folder_output, batch)
         if inputs and not self.folder_output and self.suffix is not None and output.suffix.lower() != self.suffix:
-            raise InputError(f"-o {output} and --format {extension} name two formats; drop --format (the output's "
-                             "extension chooses the format of a single file)")  # fmt: skip
+            raise InputError(
+                f"-o {output} and --format {extension} name two formats; drop --format (the output's "
+                "extension chooses the format of a single file)"
+            )
         self._first_of: dict[int, int] = {}  # output's digest -> its input's identity (_YIELDED once yielded)
         self._input_files: set[int] = set()
         self._protected = {identity for path in protected if (identity := _identity(path)) is not None}
@@ -235,8 +239,10 @@ class BatchPlan:
         if collisions:
             shown = "; ".join(f"{source} and another input -> {destination}" for destination, source in examples)
             more = f" (and {collisions - len(examples)} more)" if collisions > len(examples) else ""
-            raise InputError(f"some inputs would be written to the same output file: {shown}{more}. Nothing was done; "
-                             "colorize them into separate folders, or keep their formats (no --format)")  # fmt: skip
+            raise InputError(
+                f"some inputs would be written to the same output file: {shown}{more}. Nothing was done; "
+                "colorize them into separate folders, or keep their formats (no --format)"
+            )
 
     def _plan_folder(self, folder: str) -> None:
         if folder not in self._folders:
@@ -278,8 +284,10 @@ class BatchPlan:
         if existing is not None and existing in self._input_files:
             return f"{source}: its output {destination} is another input; choose another output"
         if existing is not None and existing in self._protected:
-            return (f"{source}: its output {destination} is an input (a hint image or a reference), which is "
-                    "never written over; choose another output")  # fmt: skip
+            return (
+                f"{source}: its output {destination} is an input (a hint image or a reference), which is "
+                "never written over; choose another output"
+            )
         folder = os.path.dirname(destination)
         self._plan_folder(folder)  # a folder that appeared between the walks is probed now
         reason = self._folders[folder]

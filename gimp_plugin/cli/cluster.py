@@ -58,13 +58,16 @@ def _client(address: str, workers: int | None, threads: int | None):
         try:
             return distributed.Client(address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as error:
-            raise InputError(f"--cluster {address}: cannot reach a Dask scheduler there ({error}); start one with "
-                             "`dask scheduler` and give the address it prints") from None  # fmt: skip
+            raise InputError(
+                f"--cluster {address}: cannot reach a Dask scheduler there ({error}); start one with "
+                "`dask scheduler` and give the address it prints"
+            ) from None
     count = workers or max(1, (os.cpu_count() or 1) // max(1, threads or 1))
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers, which doubled the CPU time of a 12 MP photo.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        cluster = distributed.LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=40)  # fmt: skip
+        cluster = distributed.LocalCluster(
+            n_workers=count, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        )
     return distributed.Client(cluster)
 
 
@@ -79,8 +82,10 @@ def _model_on_worker(model_path: str | None, digest: str | None, device: str, th
 
         model = load_model(model_path, device=device, threads=threads)
         if digest is not None and file_digest(model.path) != digest:
-            raise InputError(f"the model at {model.path} on this worker differs from the client's; give every "
-                             "machine the same file (a shared folder) or the same Colorize install")  # fmt: skip
+            raise InputError(
+                f"the model at {model.path} on this worker differs from the client's; give every "
+                "machine the same file (a shared folder) or the same Colorize install"
+            )
         _loaded.clear()
         _loaded[key] = model
     return _loaded[key]
@@ -170,8 +175,10 @@ def _run_chunks(distributed, client, chunks, settings, model_spec, on_outcome) -
         try:
             records = future.result()
         except Exception as error:  # the chunk failed on every try (its workers died): its photos say so
-            records = [asdict(Outcome(source, destination, "failed", f"the cluster could not run it: {error}"))
-                       for source, destination in chunk]  # fmt: skip
+            records = [
+                asdict(Outcome(source, destination, "failed", f"the cluster could not run it: {error}"))
+                for source, destination in chunk
+            ]
         for record in records:
             on_outcome(Outcome(**record))
         future.release()

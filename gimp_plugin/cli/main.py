@@ -136,20 +136,35 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", help="output extension for folder runs, e.g. png (default: keep the input's)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--threads", type=_positive, help="CPU threads (default: all cores, at most 4 for pre/post)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="redo photos whose output already exists (by default they count as done before, so a "
-                        "batch run again after a crash or with new scans does only what is left)")  # fmt: skip
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="redo photos whose output already exists (by default they count as done before, so a "
+        "batch run again after a crash or with new scans does only what is left)",
+    )
     archive = parser.add_argument_group("whole archives")
-    archive.add_argument("--report", type=_file_path, metavar="FILE.jsonl",
-                         help="append one JSON line per input (input, output, status, message, seconds) as the run "
-                         "goes")  # fmt: skip
-    archive.add_argument("--shard", type=_shard, metavar="I/N", default=Shard(),
-                         help="do only share I of N (0 <= I < N), chosen by a stable hash of each input's path: N "
-                         "runs together do every photo once, e.g. a Slurm array's "
-                         "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")  # fmt: skip
-    archive.add_argument("--cluster", type=_cluster, metavar="ADDRESS",
-                         help="run on Dask distributed: local, local:N (N worker processes here) or the address of a "
-                         "running scheduler, tcp://HOST:PORT (needs ./install.sh --cluster)")  # fmt: skip
+    archive.add_argument(
+        "--report",
+        type=_file_path,
+        metavar="FILE.jsonl",
+        help="append one JSON line per input (input, output, status, message, seconds) as the run goes",
+    )
+    archive.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        default=Shard(),
+        help="do only share I of N (0 <= I < N), chosen by a stable hash of each input's path: N "
+        "runs together do every photo once, e.g. a Slurm array's "
+        "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
+    )
+    archive.add_argument(
+        "--cluster",
+        type=_cluster,
+        metavar="ADDRESS",
+        help="run on Dask distributed: local, local:N (N worker processes here) or the address of a "
+        "running scheduler, tcp://HOST:PORT (needs ./install.sh --cluster)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only; no progress bar")
     parser.add_argument("--version", action="version", version=f"colorize {__version__}")
     return parser
@@ -162,25 +177,39 @@ def _load_reference(path: Path, model: ColorizationModel, render_size: int | Non
 
 
 def _settings(args: argparse.Namespace, references: list[reference.Reference]) -> Settings:
-    return Settings(render_size=args.render_size, saturation=args.saturation, hints=args.hints,
-                    references=tuple(references), suggest_hints=args.suggest_hints,
-                    uncertainty_map=args.uncertainty_map, threads=args.threads, overwrite=args.overwrite)  # fmt: skip
+    return Settings(
+        render_size=args.render_size,
+        saturation=args.saturation,
+        hints=args.hints,
+        references=tuple(references),
+        suggest_hints=args.suggest_hints,
+        uncertainty_map=args.uncertainty_map,
+        threads=args.threads,
+        overwrite=args.overwrite,
+    )
 
 
 def _check_single_input_options(args: argparse.Namespace) -> None:
     single = len(args.inputs) == 1 and not args.inputs[0].is_dir()
-    for flag, value in (("--hints", args.hints), ("--suggest-hints", args.suggest_hints),
-                        ("--uncertainty-map", args.uncertainty_map)):  # fmt: skip
+    for flag, value in (
+        ("--hints", args.hints),
+        ("--suggest-hints", args.suggest_hints),
+        ("--uncertainty-map", args.uncertainty_map),
+    ):
         if value is not None and not single:
             raise InputError(f"{flag} applies to one input image; give a single file")
     if args.suggest_hints and args.output.suffix.lower() not in ALPHA_EXTENSIONS:
-        raise InputError(f"--suggest-hints writes a transparent hint image: name -o with one of "
-                         f"{', '.join(ALPHA_EXTENSIONS)}, not {args.output.name}")  # fmt: skip
+        raise InputError(
+            f"--suggest-hints writes a transparent hint image: name -o with one of "
+            f"{', '.join(ALPHA_EXTENSIONS)}, not {args.output.name}"
+        )
     if args.uncertainty_map is not None:
         kept = [*args.inputs, *([args.hints] if args.hints else []), *(args.reference or []), args.output]
         if any(_same_path(args.uncertainty_map, path) for path in kept):
-            raise InputError(f"--uncertainty-map {args.uncertainty_map} is the input, the hint image, a reference or "
-                             "the output; name another file")  # fmt: skip
+            raise InputError(
+                f"--uncertainty-map {args.uncertainty_map} is the input, the hint image, a reference or "
+                "the output; name another file"
+            )
     for flag, path in [("--hints", args.hints), *(("--reference", path) for path in args.reference or [])]:
         if path is not None and path.is_dir():
             what = "one RGBA hint image" if flag == "--hints" else "one color photo (repeat --reference for several)"
@@ -268,8 +297,12 @@ def _run_on_cluster(tasks, args: argparse.Namespace, model: ColorizationModel, s
     from gimp_plugin.cli.cluster import file_digest, run_on_cluster
 
     # the file the workers load; each checks by its digest that it has the same one
-    spec = {"model_path": str(model.path), "digest": file_digest(model.path), "device": args.device,
-            "threads": args.threads}  # fmt: skip
+    spec = {
+        "model_path": str(model.path),
+        "digest": file_digest(model.path),
+        "device": args.device,
+        "threads": args.threads,
+    }
 
     def good_ones():
         for task in tasks:
@@ -325,8 +358,15 @@ def main(argv: list[str] | None = None) -> int:
         _check_single_input_options(args)
         existing = [path for path in args.inputs if path.exists()]
         protected = (*([args.hints] if args.hints is not None else []), *(args.reference or []))
-        plan = BatchPlan(existing, args.output, args.format, batch=len(args.inputs) > 1,
-                         output_is_folder=output_is_folder, protected=protected, shard=args.shard)  # fmt: skip
+        plan = BatchPlan(
+            existing,
+            args.output,
+            args.format,
+            batch=len(args.inputs) > 1,
+            output_is_folder=output_is_folder,
+            protected=protected,
+            shard=args.shard,
+        )
         if args.cluster:
             from gimp_plugin.cli.cluster import require_distributed
 
@@ -356,8 +396,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _run_here(plan.tasks(), model, settings, tally)
     except (KeyboardInterrupt, Stopped) as stop:
-        print(f"colorize: stopped ({str(stop) or 'interrupted'}); finished outputs are kept, no partial file is left",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"colorize: stopped ({str(stop) or 'interrupted'}); finished outputs are kept, no partial file is left",
+            file=sys.stderr,
+        )
         return 128 + stop.number if isinstance(stop, Stopped) else EXIT_INTERRUPTED
     except ColorizeError as error:  # the cluster could not be reached or started
         print(printable(f"colorize: error: {error}"), file=sys.stderr)

@@ -63,11 +63,16 @@ def colorize_file(source: Path, destination: Path, model: ColorizationModel, set
     task = SUGGEST_HINTS if settings.suggest_hints else COLORIZE
     hint_file = settings.hints
     request = Request(
-        loaded.pixels, task, settings.render_size, settings.saturation,
+        loaded.pixels,
+        task,
+        settings.render_size,
+        settings.saturation,
         hints=None if hint_file is None else (lambda size: read_hints(hint_file, size)),
-        references=settings.references, count=settings.suggest_hints or 0,
-        analysis_too=settings.uncertainty_map is not None, threads=settings.threads,
-    )  # fmt: skip
+        references=settings.references,
+        count=settings.suggest_hints or 0,
+        analysis_too=settings.uncertainty_map is not None,
+        threads=settings.threads,
+    )
     result = run_request(request, model)
     del loaded.pixels, request  # the input's memory is free before the output is encoded
     if settings.uncertainty_map is not None:
@@ -87,8 +92,9 @@ def _notes_on_what_is_lost(pixels: np.ndarray, destination: Path) -> list[str]:
     notes = []
     if pixels.ndim == 3 and pixels.shape[2] >= 3:
         step = max(1, max(pixels.shape[:2]) // 256)
-        sample = pixels[::step, ::step, :3].astype(np.float32) * (255.0 / np.iinfo(pixels.dtype).max
-                                                                  if pixels.dtype.kind == "u" else 255.0)  # fmt: skip
+        sample = pixels[::step, ::step, :3].astype(np.float32) * (
+            255.0 / np.iinfo(pixels.dtype).max if pixels.dtype.kind == "u" else 255.0
+        )
         spread = np.abs(sample[..., 0] - sample[..., 1]) + np.abs(sample[..., 1] - sample[..., 2])
         if float(spread.mean()) > COLOR_PHOTO_CHROMA:
             notes.append(
@@ -118,8 +124,9 @@ def with_legend(picture: np.ndarray, top: float) -> np.ndarray:
     except TypeError:  # Pillow before 10.1 has one default size
         font = None
     draw.text((4, height // 2), "sure", fill=(255, 255, 255), anchor="lm", font=font)
-    draw.text((width - 4, height // 2), f"unsure: colour off by ~{top:.0f} a*b*", fill=(0, 0, 0), anchor="rm",
-              font=font)  # fmt: skip
+    draw.text(
+        (width - 4, height // 2), f"unsure: colour off by ~{top:.0f} a*b*", fill=(0, 0, 0), anchor="rm", font=font
+    )
     return np.concatenate([picture, np.asarray(legend)], axis=0)
 
 

@@ -28,8 +28,13 @@ class Report:
         self.path, self.handle = path, os.fdopen(descriptor, "a", encoding="utf-8")
 
     def add(self, outcome: Outcome) -> None:
-        record = {"input": outcome.input, "output": outcome.output, "status": outcome.status,
-                  "message": outcome.message, "seconds": outcome.seconds}  # fmt: skip
+        record = {
+            "input": outcome.input,
+            "output": outcome.output,
+            "status": outcome.status,
+            "message": outcome.message,
+            "seconds": outcome.seconds,
+        }
         # ASCII only: names that are not UTF-8 (surrogate escapes) stay readable as \u escapes, never raw bytes
         self.handle.write(json.dumps(record, ensure_ascii=True) + "\n")
         self.handle.flush()

@@ -93,8 +93,9 @@ def parse_metadata(metadata: dict[str, str]) -> tuple[ModelInfo | None, list[str
     problems = [f"metadata key {key} is missing" for key in METADATA_KEYS if key not in metadata]
     contract = metadata.get(KEY_CONTRACT)
     if contract is not None and contract not in READABLE_CONTRACTS:
-        problems.append(f"metadata {KEY_CONTRACT} is {contract!r}; this runtime reads contracts "
-                        f"{' and '.join(READABLE_CONTRACTS)}")  # fmt: skip
+        problems.append(
+            f"metadata {KEY_CONTRACT} is {contract!r}; this runtime reads contracts {' and '.join(READABLE_CONTRACTS)}"
+        )
     hints = metadata.get(KEY_HINTS, "false").strip().lower()
     if hints not in ("true", "false"):
         problems.append(f"metadata {KEY_HINTS} must be 'true' or 'false', found {hints!r}")
@@ -109,6 +110,7 @@ def parse_metadata(metadata: dict[str, str]) -> tuple[ModelInfo | None, list[str
         feature_stride=_positive_int(metadata, KEY_FEATURE_STRIDE, problems) if KEY_FEATURE_STRIDE in metadata else 0,
     )
     if info.default_render_size > MAX_RENDER_SIZE:
-        problems.append(f"metadata {KEY_RENDER_SIZE} is {info.default_render_size}, above the contract's limit "
-                        f"{MAX_RENDER_SIZE}")  # fmt: skip
+        problems.append(
+            f"metadata {KEY_RENDER_SIZE} is {info.default_render_size}, above the contract's limit {MAX_RENDER_SIZE}"
+        )
     return (None if problems else info), problems

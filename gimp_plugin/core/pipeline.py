@@ -63,8 +63,9 @@ def colorize(
     check_saturation(saturation)  # before the work of preparing the photo
     clock = _Stopwatch(timings)
     render = prepare(pixels, model, render_size=render_size, selection=selection, threads=threads, progress=progress)
-    return colorize_render(render, model, saturation=saturation, hints=hints, progress=progress, timings=timings,
-                           clock=clock)  # fmt: skip
+    return colorize_render(
+        render, model, saturation=saturation, hints=hints, progress=progress, timings=timings, clock=clock
+    )
 
 
 def colorize_render(

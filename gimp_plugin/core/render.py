@@ -78,8 +78,10 @@ def inspect_pixels(pixels: np.ndarray) -> PixelLayout:
     if np.issubdtype(pixels.dtype, np.floating):
         bad = pixels.size - int(np.count_nonzero(np.isfinite(pixels)))
         if bad:
-            raise InputError(f"the image holds {bad} sample(s) that are not numbers (NaN or infinity); "
-                             "replace them (or save the image as 16-bit) first")  # fmt: skip
+            raise InputError(
+                f"the image holds {bad} sample(s) that are not numbers (NaN or infinity); "
+                "replace them (or save the image as 16-bit) first"
+            )
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     return PixelLayout(color_channels=1 if channels <= 2 else 3, has_alpha=channels in (2, 4), dtype=pixels.dtype)
 

@@ -80,9 +80,13 @@ def _encode(linear: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def blend_selection(
-    strip: np.ndarray, source: np.ndarray, layout: PixelLayout, weight: np.ndarray, srgb: Iterable[np.ndarray],
+    strip: np.ndarray,
+    source: np.ndarray,
+    layout: PixelLayout,
+    weight: np.ndarray,
+    srgb: Iterable[np.ndarray],
     dtype: np.dtype,
-) -> None:  # fmt: skip
+) -> None:
     """Write the colorized ``srgb`` planes (in [0, 1], one per channel, each read before its channel is written)
     into ``strip``, blended with the input ``source`` through the selection ``weight``: 0 keeps the input exactly."""
     planes = _planes(source, layout)

@@ -60,8 +60,9 @@ def check_signature(inputs, outputs) -> list[str]:
     output_names = {arg.name: arg for arg in outputs}
     for name in output_names:
         if name not in (contract.OUTPUT_AB, contract.OUTPUT_FEATURES):
-            problems.append(f"unexpected output {name!r}; the contract allows {contract.OUTPUT_AB} and "
-                            f"{contract.OUTPUT_FEATURES}")  # fmt: skip
+            problems.append(
+                f"unexpected output {name!r}; the contract allows {contract.OUTPUT_AB} and {contract.OUTPUT_FEATURES}"
+            )
     if contract.OUTPUT_AB not in output_names:
         problems.append(f"output {contract.OUTPUT_AB!r} is missing (outputs are: {', '.join(output_names) or 'none'})")
     expected = {**contract.INPUT_CHANNELS, **contract.OUTPUT_CHANNELS}
@@ -122,14 +123,18 @@ class ColorizationModel:
             )
         self.info: contract.ModelInfo = info
         if info.size_multiple > contract.MAX_SIZE_MULTIPLE:
-            raise ModelError(f"model {self.path.name}: metadata {contract.KEY_SIZE_MULTIPLE} is {info.size_multiple}, "
-                             f"above the contract's limit {contract.MAX_SIZE_MULTIPLE}")  # fmt: skip
+            raise ModelError(
+                f"model {self.path.name}: metadata {contract.KEY_SIZE_MULTIPLE} is {info.size_multiple}, "
+                f"above the contract's limit {contract.MAX_SIZE_MULTIPLE}"
+            )
         self.accepts_hints = has_hint_inputs
         has_output = contract.OUTPUT_FEATURES in {arg.name for arg in self.session.get_outputs()}
         if has_output != bool(info.feature_stride):
-            raise ModelError(f"model {self.path.name}: the '{contract.OUTPUT_FEATURES}' output and metadata "
-                             f"{contract.KEY_FEATURE_STRIDE} come together (contract 2); it has one of "
-                             "them only")  # fmt: skip
+            raise ModelError(
+                f"model {self.path.name}: the '{contract.OUTPUT_FEATURES}' output and metadata "
+                f"{contract.KEY_FEATURE_STRIDE} come together (contract 2); it has one of "
+                "them only"
+            )
         self.has_features = has_output
         self._try_once()
 
@@ -140,8 +145,9 @@ class ColorizationModel:
         try:
             self.predict(np.full((1, 1, side, side), 50.0, np.float32))
         except ModelError as error:
-            raise ModelError(f"model {self.path.name} does not work: a test run at {side} x {side} failed "
-                             f"({error})") from error  # fmt: skip
+            raise ModelError(
+                f"model {self.path.name} does not work: a test run at {side} x {side} failed ({error})"
+            ) from error
 
     def predict(
         self,
@@ -167,8 +173,10 @@ class ColorizationModel:
             raise ModelError(f"model {self.path.name} returned invalid values (NaN or infinity)")
         peak = float(np.abs(ab).max()) if ab.size else 0.0
         if peak > MAX_AB:
-            raise ModelError(f"model {self.path.name} returned a*/b* up to {peak:.3g}, far outside the Lab range "
-                             f"(about +-{AB_RANGE}): it is broken or not a Colorize model")  # fmt: skip
+            raise ModelError(
+                f"model {self.path.name} returned a*/b* up to {peak:.3g}, far outside the Lab range "
+                f"(about +-{AB_RANGE}): it is broken or not a Colorize model"
+            )
         return ab
 
     def _feeds(self, lightness: np.ndarray, hint_ab=None, hint_mask=None) -> dict[str, np.ndarray]:
@@ -187,9 +195,11 @@ class ColorizationModel:
         """The encoder's features for L [1, 1, H, W] (no hints; H, W fitting size_multiple): [C, H / s, W / s] for
         the model's feature stride s. ModelError when the model has none (contract 1 files)."""
         if not self.has_features:
-            raise ModelError(f"model {self.path.name} cannot take a reference photo: it has no "
-                             f"'{contract.OUTPUT_FEATURES}' output (contract 2); export it again with "
-                             "colorize-export")  # fmt: skip
+            raise ModelError(
+                f"model {self.path.name} cannot take a reference photo: it has no "
+                f"'{contract.OUTPUT_FEATURES}' output (contract 2); export it again with "
+                "colorize-export"
+            )
         feeds = self._feeds(np.ascontiguousarray(lightness, dtype=np.float32))
         try:
             (features,) = self.session.run([contract.OUTPUT_FEATURES], feeds)
@@ -220,8 +230,10 @@ def load_model(path: str | os.PathLike | None = None, device: str = "auto", thre
     resolved = Path(path) if path else default_model_path()
     if path is None and not resolved.is_file():
         if os.environ.get("COLORIZE_MODEL"):
-            raise ModelError(f"COLORIZE_MODEL is set to {resolved}, and there is no model file there; "
-                             "unset it to use the shipped model, or point it to an .onnx file")  # fmt: skip
+            raise ModelError(
+                f"COLORIZE_MODEL is set to {resolved}, and there is no model file there; "
+                "unset it to use the shipped model, or point it to an .onnx file"
+            )
         raise ModelError(
             f"no model found at {resolved}: the shipped model is missing from this copy of Colorize. "
             "Get it again (git checkout gimp_plugin/models/colorize.onnx), or pass --model PATH "

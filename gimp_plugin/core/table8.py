@@ -127,8 +127,14 @@ def _table_step(ranges: np.ndarray) -> float:
     return float(ranges.max() / 60)  # only a model that predicts far outside Lab's range gets here
 
 
-def _tabulate(origin: np.ndarray, step: float, counts: np.ndarray, lightness_of_code: np.ndarray, a_cells: range,
-              table: np.ndarray) -> None:  # fmt: skip
+def _tabulate(
+    origin: np.ndarray,
+    step: float,
+    counts: np.ndarray,
+    lightness_of_code: np.ndarray,
+    a_cells: range,
+    table: np.ndarray,
+) -> None:
     """Fill the 8-bit RGB ``table`` [Na, Nb, 256, 4] for a* cells ``a_cells``; the fourth byte stays 0."""
     a = (origin[0] + step * np.arange(a_cells.start, a_cells.stop)).astype(np.float32)
     b = (origin[1] + step * np.arange(counts[1])).astype(np.float32)
@@ -143,8 +149,16 @@ class TableRenderer:
     The codes are gray levels (L* of code v: ``LIGHTNESS_OF_U8``, the default) or ``lightness_codes`` of a colour
     photo's L* (``LIGHTNESS_OF_CODE``)."""
 
-    def __init__(self, ab_small: np.ndarray, saturation: float, height: int, width: int, strip_rows: int,
-                 threads: int = 1, lightness_of_code: np.ndarray = LIGHTNESS_OF_U8):  # fmt: skip
+    def __init__(
+        self,
+        ab_small: np.ndarray,
+        saturation: float,
+        height: int,
+        width: int,
+        strip_rows: int,
+        threads: int = 1,
+        lightness_of_code: np.ndarray = LIGHTNESS_OF_U8,
+    ):
         ab = ab_small.astype(np.float32) * np.float32(saturation)
         low, high = ab.min(axis=(1, 2)).astype(np.float64), ab.max(axis=(1, 2)).astype(np.float64)
         self.step = _table_step(high - low)
@@ -163,10 +177,15 @@ class TableRenderer:
         # The table and the widened chroma are independent: build them side by side, in chunks.
         table = np.zeros((*self.counts, 256, 4), np.uint8)  # RGB plus a zero byte: one 32-bit word per cell
         half = -(-int(self.counts[0]) // 2)
-        tasks = [partial(_tabulate, origin, self.step, self.counts, lightness_of_code, cells, table)
-                 for cells in (range(0, half), range(half, int(self.counts[0])))]  # fmt: skip
-        tasks += [partial(self._widen, units[channel], channel, top, min(top + _WIDEN_ROWS, render_rows))
-                  for channel in range(2) for top in range(0, render_rows, _WIDEN_ROWS)]  # fmt: skip
+        tasks = [
+            partial(_tabulate, origin, self.step, self.counts, lightness_of_code, cells, table)
+            for cells in (range(0, half), range(half, int(self.counts[0])))
+        ]
+        tasks += [
+            partial(self._widen, units[channel], channel, top, min(top + _WIDEN_ROWS, render_rows))
+            for channel in range(2)
+            for top in range(0, render_rows, _WIDEN_ROWS)
+        ]
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             for future in [pool.submit(task) for task in tasks]:
                 future.result()
@@ -204,8 +223,11 @@ class TableRenderer:
             # pairs of pixels, numpy's slowest inner loop.
             index = np.empty((rows, self.width), np.int32)
             wide_cells = np.repeat(cells, block, axis=1)
-            np.add(wide_cells[:, None, :], codes.reshape(rows // block, block, self.width),
-                   out=index.reshape(rows // block, block, self.width))  # fmt: skip
+            np.add(
+                wide_cells[:, None, :],
+                codes.reshape(rows // block, block, self.width),
+                out=index.reshape(rows // block, block, self.width),
+            )
             return index
         # A strip or an image of odd size: spread the blocks over whole pixels, then trim
         spread = np.empty(((stop - first) * block, cells.shape[1] * block), np.int32)

@@ -29,7 +29,7 @@ from gimpfu import (
     main,
     pdb,
     register,
-)  # fmt: skip
+)
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PLUGIN_DIR = HERE
@@ -92,15 +92,23 @@ def _hints(image, drawable, name):
         raise ValueError("the hint layer '%s' has no alpha channel: paint hints on a transparent layer" % name)
     data = _region_bytes(layer, 0, 0, layer.width, layer.height)
     offset = (layer.offsets[0] - drawable.offsets[0], layer.offsets[1] - drawable.offsets[1])
-    return layer, {"data": data, "width": layer.width, "height": layer.height, "format": "u8",
-                   "channels": layer.bpp, "offset": offset}  # fmt: skip
+    return layer, {
+        "data": data,
+        "width": layer.width,
+        "height": layer.height,
+        "format": "u8",
+        "channels": layer.bpp,
+        "offset": offset,
+    }
 
 
 def compute(image, drawable, model_name, render_size, saturation, use_selection, hint_layer):
     """The colorized pixels of ``drawable`` (bytes, channels); raises on any failure, changing nothing."""
     if pdb.gimp_image_get_precision(image) not in (100, 150):  # GIMP_PRECISION_U8_LINEAR / _GAMMA
-        raise ValueError("GIMP 2.10's Python-Fu reads 8-bit pixels only: convert the image to 8-bit "
-                         "(Image > Precision) or use GIMP 3")  # fmt: skip
+        raise ValueError(
+            "GIMP 2.10's Python-Fu reads 8-bit pixels only: convert the image to 8-bit "
+            "(Image > Precision) or use GIMP 3"
+        )
     bridge, settings = load_bridge()
     model = os.path.join(settings["models"], model_name)
     if not os.path.isfile(model):
@@ -108,10 +116,18 @@ def compute(image, drawable, model_name, render_size, saturation, use_selection,
     width, height = drawable.width, drawable.height
     _, hints = _hints(image, drawable, hint_layer)
     job = bridge.Job(
-        _region_bytes(drawable, 0, 0, width, height), width, height, drawable.bpp, "u8", model=model,
-        render_size=int(render_size) or None, saturation=float(saturation),
-        selection=_selection_bytes(image, drawable) if use_selection else None, selection_format="u8", hints=hints,
-    )  # fmt: skip
+        _region_bytes(drawable, 0, 0, width, height),
+        width,
+        height,
+        drawable.bpp,
+        "u8",
+        model=model,
+        render_size=int(render_size) or None,
+        saturation=float(saturation),
+        selection=_selection_bytes(image, drawable) if use_selection else None,
+        selection_format="u8",
+        hints=hints,
+    )
     gimp.progress_init("Colorizing...")
     return bridge.colorize_bytes(job, settings, gimp.progress_update)
 
@@ -142,8 +158,15 @@ def colorize(image, drawable, model_name, render_size, saturation, output, use_s
                 pdb.gimp_layer_add_alpha(drawable)
             _write(drawable, result, replace=True)
         else:
-            layer = gimp.Layer(image, drawable.name + " (colorized)", drawable.width, drawable.height,
-                               RGBA_IMAGE if channels == 4 else RGB_IMAGE, 100, NORMAL_MODE)  # fmt: skip
+            layer = gimp.Layer(
+                image,
+                drawable.name + " (colorized)",
+                drawable.width,
+                drawable.height,
+                RGBA_IMAGE if channels == 4 else RGB_IMAGE,
+                100,
+                NORMAL_MODE,
+            )
             pdb.gimp_image_insert_layer(image, layer, None, pdb.gimp_image_get_item_position(image, drawable))
             layer.set_offsets(*drawable.offsets)
             _write(layer, result, replace=False)

@@ -95,8 +95,9 @@ def hints_for(
     return merge(user, carried, render.size), carried is not None, share
 
 
-def prepare_reference(pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None,
-                      name: str = "the reference") -> Reference:  # fmt: skip
+def prepare_reference(
+    pixels: np.ndarray, model: ColorizationModel, render_size: int | None = None, name: str = "the reference"
+) -> Reference:
     """The cells of a color reference photo. InputError if it is too small or has no color; ModelError if the
     model has no features output."""
     if not model.has_features:
@@ -161,8 +162,9 @@ def match(model: ColorizationModel, lightness: np.ndarray, references: list[Refe
     target = cells.reshape(cells.shape[0], -1).T
     features = np.concatenate([reference.features for reference in references])
     ab = np.concatenate([reference.ab for reference in references])
-    views = np.concatenate([r.views + [offset, 0, 0] for r, offset in zip(references, _view_offsets(references),
-                                                                          strict=True)])  # fmt: skip
+    views = np.concatenate(
+        [r.views + [offset, 0, 0] for r, offset in zip(references, _view_offsets(references), strict=True)]
+    )
     similarity = target @ features.T
     best, score = similarity.argmax(1), similarity.max(1)
     back = similarity.argmax(0)[best]  # each best reference cell's own best photo cell

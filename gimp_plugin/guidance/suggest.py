@@ -101,8 +101,10 @@ def suggest_from(analysis: Analysis, count: int, target: np.ndarray | None = Non
     check_count(count)
     cells = plan_cells(analysis, count, target)
     (height, width), (small_h, small_w) = analysis.shape, analysis.lightness.shape
-    points = [(min(height - 1, int((r + 0.5) * height / small_h)), min(width - 1, int((c + 0.5) * width / small_w)))
-              for r, c in cells]  # fmt: skip
+    points = [
+        (min(height - 1, int((r + 0.5) * height / small_h)), min(width - 1, int((c + 0.5) * width / small_w)))
+        for r, c in cells
+    ]
     lab = np.array([[analysis.lightness[r, c], *analysis.ab[:, r, c]] for r, c in cells], np.float32).reshape(-1, 3)
     colors = np.round(color.lab_to_rgb(lab) * 255).astype(np.uint8)
     return Suggestions(points, colors, analysis.shape)

@@ -72,8 +72,15 @@ def expected_error(distance: np.ndarray, ab: np.ndarray, lightness: np.ndarray) 
     """The fitted expected ab error per pixel (see ERROR_FIT)."""
     c0, c1, c2, c3, c4, c5, c6 = ERROR_FIT
     level = lightness / 100
-    estimate = (c0 + c1 * distance + c2 * np.sqrt(distance) + c3 * np.hypot(*ab) + c4 * level + c5 * level**2
-                + c6 * local_variation(lightness))  # fmt: skip
+    estimate = (
+        c0
+        + c1 * distance
+        + c2 * np.sqrt(distance)
+        + c3 * np.hypot(*ab)
+        + c4 * level
+        + c5 * level**2
+        + c6 * local_variation(lightness)
+    )
     return np.maximum(estimate, LOWEST_ERROR).astype(np.float32)
 
 

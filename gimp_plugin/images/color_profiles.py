@@ -84,5 +84,7 @@ def note_unconverted(icc: bytes | None, pixels: np.ndarray) -> str | None:
     as sRGB, and the output carries sRGB's tag, never the input's."""
     if not icc or is_srgb(icc):
         return None
-    return (f"its {color_space(icc).strip() or 'unknown'} color profile cannot be applied to {pixels.dtype} pixels; "
-            "they were taken as sRGB (convert the photo to sRGB first for exact colors)")  # fmt: skip
+    return (
+        f"its {color_space(icc).strip() or 'unknown'} color profile cannot be applied to {pixels.dtype} pixels; "
+        "they were taken as sRGB (convert the photo to sRGB first for exact colors)"
+    )

@@ -44,8 +44,9 @@ def _read_hints_in_strips(path: Path, render: tuple[int, int]) -> Hints | None:
             image.load()
             ImageOps.exif_transpose(image, in_place=True)  # no copy when there is nothing to turn
             width, height = image.size
-            return reduce_strips(lambda top, bottom: np.asarray(image.crop((0, top, width, bottom))),
-                                  height, width, render)  # fmt: skip
+            return reduce_strips(
+                lambda top, bottom: np.asarray(image.crop((0, top, width, bottom))), height, width, render
+            )
     except InputError:
         raise
     except Exception as error:

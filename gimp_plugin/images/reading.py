@@ -46,8 +46,10 @@ def _frame_note(image) -> str | None:
     if image.format == "TIFF":
         return _pages_note(frames)
     if frames > 1:
-        return (f"it holds {frames} frames (an animation); only the first frame was colorized. "
-                "Save the frames as separate images to colorize the others")  # fmt: skip
+        return (
+            f"it holds {frames} frames (an animation); only the first frame was colorized. "
+            "Save the frames as separate images to colorize the others"
+        )
     return None
 
 
@@ -126,8 +128,7 @@ def _read_with_pillow(path: Path, what: str, bytes_per_pixel: int | None) -> Loa
         notes.append(note)
     png = _png_depth_and_kind(path)
     if png and png[0] == 16 and png[1] != "gray":  # Pillow keeps 16 bits for plain gray PNGs only
-        notes.append(f"16-bit {png[1]} PNG read at 8-bit precision (Pillow limit); use 16-bit TIFF to keep all "
-                     "16 bits")  # fmt: skip
+        notes.append(f"16-bit {png[1]} PNG read at 8-bit precision (Pillow limit); use 16-bit TIFF to keep all 16 bits")
     return LoadedImage(np.ascontiguousarray(pixels), color_profiles.srgb_profile_bytes() if icc else None, notes)
 
 
@@ -184,9 +185,14 @@ def _rgb_of_ycbcr(pixels: np.ndarray) -> np.ndarray:
     full = float(np.iinfo(pixels.dtype).max) if np.issubdtype(pixels.dtype, np.integer) else 1.0
     middle = (full + 1) / 2 if full > 1 else 0.5
     luma, blue, red = (pixels[..., i].astype(np.float32) for i in range(3))
-    rgb = np.stack([luma + 1.402 * (red - middle),
-                    luma - 0.344136 * (blue - middle) - 0.714136 * (red - middle),
-                    luma + 1.772 * (blue - middle)], axis=-1)  # fmt: skip
+    rgb = np.stack(
+        [
+            luma + 1.402 * (red - middle),
+            luma - 0.344136 * (blue - middle) - 0.714136 * (red - middle),
+            luma + 1.772 * (blue - middle),
+        ],
+        axis=-1,
+    )
     rgb = np.clip(rgb / full, 0, 1)
     result = color.from_unit_float(rgb, pixels.dtype)
     return np.concatenate([result, pixels[..., 3:]], axis=-1) if pixels.shape[2] > 3 else result
@@ -200,8 +206,10 @@ def _page_count(tiff) -> int:
 def _pages_note(pages: int) -> str | None:
     if pages <= 1:
         return None
-    return (f"it holds {pages} pages; only the first page was colorized. Save each page as its own file "
-            "to colorize the others")  # fmt: skip
+    return (
+        f"it holds {pages} pages; only the first page was colorized. Save each page as its own file "
+        "to colorize the others"
+    )
 
 
 def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImage:
@@ -213,8 +221,14 @@ def _read_tiff(path: Path, what: str, bytes_per_pixel: int | None) -> LoadedImag
         with _quiet_tifffile(), tifffile.TiffFile(path) as tiff:
             page = _first_full_page(tiff)
             planar = page.planarconfig == 2 and page.samplesperpixel > 1  # SEPARATE: stored as (C, H, W)
-            limits.check_declared_size(page.imagewidth, page.imagelength, page.dtype.itemsize, what,
-                                       bytes_per_pixel, samples=page.samplesperpixel)  # fmt: skip
+            limits.check_declared_size(
+                page.imagewidth,
+                page.imagelength,
+                page.dtype.itemsize,
+                what,
+                bytes_per_pixel,
+                samples=page.samplesperpixel,
+            )
             pages = _page_count(tiff)
             pixels = page.asarray()  # this page only: the others are never decoded
             bits = int(page.bitspersample)

@@ -87,8 +87,10 @@ def _too_large_for_format(path: Path, suffix: str, pixels: np.ndarray) -> str | 
     height, width = pixels.shape[:2]
     if limit is None or max(height, width) <= limit:
         return None
-    return (f"cannot write {path}: {suffix[1:].upper()} holds at most {limit} pixels a side, and this image is "
-            f"{width} x {height}; choose another format (--format png or tif)")  # fmt: skip
+    return (
+        f"cannot write {path}: {suffix[1:].upper()} holds at most {limit} pixels a side, and this image is "
+        f"{width} x {height}; choose another format (--format png or tif)"
+    )
 
 
 def _umask() -> int:

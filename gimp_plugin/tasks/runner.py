@@ -62,8 +62,14 @@ def check(request: Request) -> None:
 def run_request(request: Request, model: ColorizationModel, progress: Progress | None = None) -> Result:
     """Do what ``request`` asks with ``model``. Raises ColorizeError (in words) on bad input."""
     check(request)
-    render = prepare(request.pixels, model, render_size=request.render_size, selection=request.selection,
-                     threads=request.threads, progress=progress)  # fmt: skip
+    render = prepare(
+        request.pixels,
+        model,
+        render_size=request.render_size,
+        selection=request.selection,
+        threads=request.threads,
+        progress=progress,
+    )
     hints = request.hints(render.size) if request.hints is not None else None
     notes = []
     if request.references:

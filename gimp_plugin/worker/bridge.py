@@ -42,8 +42,9 @@ def _in_process_core(config):
         sys.path.insert(0, project)
     # The project's venv was built for one Python version: its packages load here only if that version matches.
     venv_python = config.get("python") or ""
-    site = os.path.join(os.path.dirname(os.path.dirname(venv_python)), "lib",
-                        "python%d.%d" % sys.version_info[:2], "site-packages")  # fmt: skip
+    site = os.path.join(
+        os.path.dirname(os.path.dirname(venv_python)), "lib", "python%d.%d" % sys.version_info[:2], "site-packages"
+    )
     if os.path.isdir(site) and site not in sys.path:
         sys.path.append(site)
     try:
@@ -66,9 +67,23 @@ def _image_spec(image, keys):
 class Job(object):
     """One colorization: pixels as raw bytes (row-major, interleaved), plus options."""
 
-    def __init__(self, pixels, width, height, channels, sample_format, model=None, render_size=None,
-                 saturation=1.0, hints=None, selection=None, selection_format="f32", task="colorize",
-                 count=None, reference=None):  # fmt: skip
+    def __init__(
+        self,
+        pixels,
+        width,
+        height,
+        channels,
+        sample_format,
+        model=None,
+        render_size=None,
+        saturation=1.0,
+        hints=None,
+        selection=None,
+        selection_format="f32",
+        task="colorize",
+        count=None,
+        reference=None,
+    ):
         expected = width * height * channels * BYTES_PER_SAMPLE[sample_format]
         if len(pixels) != expected:
             raise BridgeError("pixel data is %d bytes, expected %d" % (len(pixels), expected))
@@ -90,10 +105,18 @@ class Job(object):
 
     def header(self):
         header = {
-            "protocol": PROTOCOL, "width": self.width, "height": self.height, "channels": self.channels,
-            "format": self.sample_format, "model": self.model, "render_size": self.render_size or None,
-            "saturation": self.saturation, "hints": None, "selection": None, "task": self.task,
-        }  # fmt: skip
+            "protocol": PROTOCOL,
+            "width": self.width,
+            "height": self.height,
+            "channels": self.channels,
+            "format": self.sample_format,
+            "model": self.model,
+            "render_size": self.render_size or None,
+            "saturation": self.saturation,
+            "hints": None,
+            "selection": None,
+            "task": self.task,
+        }
         if self.count is not None:
             header["count"] = self.count
         if self.reference is not None:
@@ -126,8 +149,14 @@ def run_worker(job, python, project, progress=None, timeout=WORKER_TIMEOUT_S):
     # Its own process group, so that a stop also ends anything the worker started (POSIX only).
     group = {"preexec_fn": os.setsid} if hasattr(os, "setsid") else {}
     try:
-        process = subprocess.Popen([python, "-m", "gimp_plugin.worker"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, cwd=project, env=environment, **group)  # fmt: skip
+        process = subprocess.Popen(
+            [python, "-m", "gimp_plugin.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=project,
+            env=environment,
+            **group
+        )
     except OSError as error:
         raise BridgeError("could not start the Colorize worker (%s): %s" % (python, error))
     timed_out = []
@@ -151,8 +180,9 @@ def run_worker(job, python, project, progress=None, timeout=WORKER_TIMEOUT_S):
         return _exchange(process, job, progress)
     except BridgeError:
         if timed_out:
-            raise BridgeError("the Colorize worker took longer than %d s and was stopped; the image was not changed"
-                              % timeout)  # fmt: skip
+            raise BridgeError(
+                "the Colorize worker took longer than %d s and was stopped; the image was not changed" % timeout
+            )
         raise
     finally:
         timer.cancel()

@@ -94,8 +94,9 @@ def decode(header: dict, read: Reader) -> Job:
     hints = _payload(read, header["hints"], 4, "the hint layer") if header.get("hints") else None
     if hints is not None and (hints.ndim == 2 or hints.shape[2] in (1, 3)):
         channels = 1 if hints.ndim == 2 else hints.shape[2]
-        raise InputError(f"the hint layer needs an alpha channel (2 or 4 channels: gray or RGB with alpha), got "
-                         f"{channels}")  # fmt: skip
+        raise InputError(
+            f"the hint layer needs an alpha channel (2 or 4 channels: gray or RGB with alpha), got {channels}"
+        )
     selection = None
     if header.get("selection"):
         if not isinstance(header["selection"], dict):
@@ -166,9 +167,15 @@ def run(job: Job, model: ColorizationModel, progress: Progress | None = None) ->
     references = [prepared_reference(job.reference, model, render_size)] if job.reference is not None else []
     task = header.get("task", COLORIZE)
     request = Request(
-        job.pixels, task, render_size, float(header.get("saturation", 1.0)), hints=hints, references=references,
-        selection=job.selection, count=int(header.get("count") or 0),
-    )  # fmt: skip
+        job.pixels,
+        task,
+        render_size,
+        float(header.get("saturation", 1.0)),
+        hints=hints,
+        references=references,
+        selection=job.selection,
+        count=int(header.get("count") or 0),
+    )
     image = run_request(request, model, progress).image
     if task == COLORIZE:
         return image.astype(job.pixels.dtype, copy=False)

@@ -1,5 +1,8 @@
 """Whole archives with `colorize`: resume by default, stale temporary files removed, --report, --shard."""
 
+from __future__ import annotations
+
+import errno
 import json
 import os
 from pathlib import Path
@@ -9,8 +12,10 @@ import pytest
 from PIL import Image
 
 from gimp_plugin.cli import main as cli
+from gimp_plugin.cli import photo as files
 from gimp_plugin.cli.batch import BatchPlan, Shard
 from gimp_plugin.cli.terminal import printable
+from gimp_plugin.images import writing as image_write
 
 
 def run(*args) -> int:
@@ -88,15 +93,19 @@ def test_shards_together_do_every_input_exactly_once_whatever_the_listing_order(
         (archive / f"extra{index:02d}.jpg").write_bytes(b"")  # planning does not read the images
     everything = sorted(str(t.source) for t in BatchPlan([archive], tmp_path / "o", None).tasks())
     for count in (1, 3, 7):
-        shares = [sorted(str(t.source) for t in BatchPlan([archive], tmp_path / "o", None, shard=Shard(i, count))
-                  .tasks()) for i in range(count)]  # fmt: skip
+        shares = [
+            sorted(str(t.source) for t in BatchPlan([archive], tmp_path / "o", None, shard=Shard(i, count)).tasks())
+            for i in range(count)
+        ]
         assert sorted(sum(shares, [])) == everything
         assert sum(len(share) for share in shares) == len(everything) == 46
     # by the path relative to the input folder: the same archive elsewhere is shared out the same way
     moved = tmp_path / "moved"
     archive.rename(moved)
-    again = {t.source.relative_to(moved).as_posix() for t in BatchPlan([moved], tmp_path / "o", None,
-                                                                       shard=Shard(1, 3)).tasks()}  # fmt: skip
+    again = {
+        t.source.relative_to(moved).as_posix()
+        for t in BatchPlan([moved], tmp_path / "o", None, shard=Shard(1, 3)).tasks()
+    }
     assert again == {Path(p).relative_to(archive).as_posix() for p in shares_of(everything, archive, 1, 3)}
 
 
@@ -180,3 +189,152 @@ def test_a_single_output_and_format_that_disagree_are_refused(tmp_path, model_pa
     Image.fromarray(gray_u8).save(tmp_path / "a.png")
     assert run(tmp_path / "a.png", "-o", tmp_path / "single.webp", "--format", "jpg", "--model", model_path) == 2
     assert "name two formats" in capsys.readouterr().err and not list(tmp_path.glob("single.*"))
+
+
+def save_gray(path: Path, size=(24, 16)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path)
+    return path
+
+
+@pytest.fixture
+def colorized(monkeypatch) -> list[int]:
+    """Counts the photos the CLI colorizes: problems found when the batch is planned must leave it at 0."""
+    calls = []
+    real = files.run_request
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files, "run_request", counting)
+    return calls
+
+
+def test_an_input_is_not_written_over_by_another_inputs_output(tmp_path, model_path):
+    scans = tmp_path / "scans"
+    original = save_gray(scans / "photo.jpg").read_bytes()
+    save_gray(scans / "photo.png")
+    assert run(scans, "-o", scans, "--format", "jpg", "--overwrite", "--model", model_path, "-q") == cli.EXIT_USAGE
+    assert (scans / "photo.jpg").read_bytes() == original
+    (scans / "photo.png").unlink()
+    save_gray(scans / "other.png")
+    assert run(scans, "-o", scans, "--format", "jpg", "--overwrite", "--model", model_path, "-q") == 1
+    assert (scans / "photo.jpg").read_bytes() == original, "photo.jpg is an input: never an output"
+    assert (scans / "other.jpg").is_file(), "the other file is still done"
+
+
+def test_two_inputs_with_one_output_name_stop_the_run_before_any_work(tmp_path, model_path, capsys):
+    save_gray(tmp_path / "in" / "a.jpg")
+    save_gray(tmp_path / "in" / "a.tif")
+    out = tmp_path / "out"
+    for extra in ([], ["--overwrite"]):
+        assert run(tmp_path / "in", "-o", out, "--format", "png", "--model", model_path, *extra) == cli.EXIT_USAGE
+        assert not out.exists(), "nothing was written"
+        assert "same output file" in capsys.readouterr().err
+
+
+def test_a_write_error_skips_that_file_and_the_batch_goes_on(tmp_path, model_path, capsys):
+    save_gray(tmp_path / "in" / "a.png")
+    save_gray(tmp_path / "in" / "album" / "b.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "album").write_text("a file where the output folder should be")
+    assert run(tmp_path / "in", "-o", out, "--model", model_path, "-q") == 1
+    assert (out / "a.png").is_file()
+    assert "a part of the folder path is a file" in capsys.readouterr().err
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_again(tmp_path, model_path):
+    save_gray(tmp_path / "scans" / "a.png")
+    assert run(tmp_path / "scans", "-o", tmp_path / "scans" / "colorized", "--model", model_path, "-q") == 0
+    assert (
+        run(tmp_path / "scans", "-o", tmp_path / "scans" / "colorized", "--model", model_path, "-q", "--overwrite") == 0
+    )
+    assert sorted(p.relative_to(tmp_path / "scans").as_posix() for p in (tmp_path / "scans").rglob("*.png")) == [
+        "a.png",
+        "colorized/a.png",
+    ]
+
+
+def test_gif_is_refused_as_a_file_and_skipped_in_folders(tmp_path, model_path, capsys):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "anim.gif")
+    assert run(tmp_path / "anim.gif", "-o", tmp_path / "o.png", "--model", model_path) == 1
+    assert "GIF files are not read" in capsys.readouterr().err
+
+
+def test_the_hint_image_is_never_written_over_even_with_overwrite(tmp_path, model_path, capsys, colorized):
+    save_gray(tmp_path / "photo.png")
+    hint = np.zeros((16, 24, 4), np.uint8)
+    hint[4, 4] = [255, 0, 0, 255]
+    Image.fromarray(hint, "RGBA").save(tmp_path / "h.png")
+    painted = (tmp_path / "h.png").read_bytes()
+    code = run(
+        tmp_path / "photo.png",
+        "--hints",
+        tmp_path / "h.png",
+        "-o",
+        tmp_path / "h.png",
+        "--overwrite",
+        "--model",
+        model_path,
+    )
+    assert code == cli.EXIT_SOME_FAILED and not colorized
+    assert (tmp_path / "h.png").read_bytes() == painted
+    assert "never written over" in capsys.readouterr().err
+
+
+def test_a_read_only_output_folder_is_found_before_any_photo_is_colorized(
+    tmp_path, model_path, monkeypatch, capsys, colorized
+):
+    save_gray(tmp_path / "in" / "a.png")
+    save_gray(tmp_path / "in" / "b.png")
+    real = image_write.tempfile.mkstemp
+
+    def read_only(*args, **kwargs):
+        if kwargs.get("prefix", "").startswith(".colorize-probe"):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(image_write.tempfile, "mkstemp", read_only)
+    assert run(tmp_path / "in", "-o", tmp_path / "out", "--model", model_path, "-q") == cli.EXIT_SOME_FAILED
+    assert not colorized and "the disk is read-only" in capsys.readouterr().err
+
+
+def test_a_full_disk_or_a_file_in_the_way_is_found_before_any_photo_is_colorized(
+    tmp_path, model_path, monkeypatch, capsys, colorized
+):
+    save_gray(tmp_path / "in" / "a.png")
+    (tmp_path / "taken").write_text("a file where the output folder should be")
+    assert run(tmp_path / "in", "-o", tmp_path / "taken" / "out", "--model", model_path, "-q") == 1
+    assert "a part of the folder path is a file" in capsys.readouterr().err
+    monkeypatch.setattr(image_write.shutil, "disk_usage", lambda path: type("U", (), {"free": 1000})())
+    assert run(tmp_path / "in", "-o", tmp_path / "out", "--model", model_path, "-q") == 1
+    assert "no space left" in capsys.readouterr().err and not colorized
+
+
+def test_the_same_file_given_twice_is_done_once(tmp_path, model_path, capsys):
+    save_gray(tmp_path / "photo.png")
+    assert run(tmp_path / "photo.png", tmp_path / "photo.png", "-o", tmp_path / "out", "--model", model_path) == 0
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["photo.png"]
+    assert "given more than once" in capsys.readouterr().err
+
+
+def test_an_output_ending_in_a_slash_is_a_folder(tmp_path, model_path):
+    save_gray(tmp_path / "photo.png")
+    assert run(tmp_path / "photo.png", "-o", f"{tmp_path / 'newdir'}/", "--model", model_path, "-q") == 0
+    assert (tmp_path / "newdir" / "photo.png").is_file()
+
+
+@pytest.mark.parametrize("output, message", [("out.xyz", "unknown output format '.xyz'"), ("out", "no file extension")])
+def test_a_bad_output_extension_is_found_before_colorizing(tmp_path, model_path, capsys, colorized, output, message):
+    save_gray(tmp_path / "photo.png")
+    assert run(tmp_path / "photo.png", "-o", tmp_path / output, "--model", model_path) == cli.EXIT_USAGE
+    assert message in capsys.readouterr().err and not colorized and not (tmp_path / output).exists()
+
+
+def test_a_folder_input_with_an_image_file_output_is_refused(tmp_path, model_path, capsys, colorized):
+    save_gray(tmp_path / "scans" / "a.png")
+    assert run(tmp_path / "scans", "-o", tmp_path / "out.png", "--model", model_path) == cli.EXIT_USAGE
+    assert "give an output folder" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists() and not colorized

@@ -1,12 +1,26 @@
 """The `colorize` command: single files, folders, failures among good files, and never losing an input."""
 
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from gimp_plugin.cli import main as cli
+from gimp_plugin.cli import photo as files
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.core.session import ColorizationModel
 from gimp_plugin.images.reading import read_image
 from gimp_plugin.images.writing import write_image
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -131,7 +145,6 @@ def test_16_bit_png_writer_round_trips(tmp_path):
 
 
 def test_unreadable_and_unknown_format(tmp_path, gray_u8):
-    from gimp_plugin.core.errors import InputError
 
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(InputError, match="cannot read"):
@@ -161,13 +174,22 @@ def test_the_uncertainty_map_never_replaces_a_reference(tmp_path, photos, model_
     reference = tmp_path / "ref.png"
     Image.fromarray(np.dstack([np.full((40, 56), v, np.uint8) for v in (200, 90, 40)])).save(reference)
     before = reference.read_bytes()
-    code = run(photos / "a.png", "-o", tmp_path / "o.png", "--model", model_path, "--reference", reference,
-               "--uncertainty-map", reference, "--overwrite")  # fmt: skip
+    code = run(
+        photos / "a.png",
+        "-o",
+        tmp_path / "o.png",
+        "--model",
+        model_path,
+        "--reference",
+        reference,
+        "--uncertainty-map",
+        reference,
+        "--overwrite",
+    )
     assert code == 2 and reference.read_bytes() == before and "a reference" in capsys.readouterr().err
 
 
 def test_ctrl_c_says_interrupted_not_an_empty_reason(tmp_path, photos, model_path, capsys, monkeypatch):
-    from gimp_plugin.cli import photo as files
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -187,3 +209,59 @@ def test_what_the_result_will_not_keep_is_noted(tmp_path, model_path, capsys):
     assert "alpha channel was dropped" in capsys.readouterr().err
     assert run(tmp_path / "alpha.png", "-o", tmp_path / "a.png", "--model", model_path) == 0
     assert "note" not in capsys.readouterr().err, "a gray photo with alpha into PNG loses nothing"
+
+
+def save_gray(path: Path, size=(24, 16)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path)
+    return path
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGHUP])
+def test_a_terminated_run_leaves_no_temporary_file(tmp_path, model_path, signal_number):
+    save_gray(tmp_path / "in" / "a.png")
+    script = (
+        "import sys, time\n"
+        "from gimp_plugin.cli import main as cli\n"
+        "from gimp_plugin.images import writing as image_write\n"
+        "def slow(pixels, suffix, icc, handle):\n"
+        "    handle.write(b'half an image'); handle.flush(); time.sleep(60)\n"
+        "image_write._encode = slow\n"
+        f"sys.exit(cli.main([{str(tmp_path / 'in')!r}, '-o', {str(tmp_path / 'out')!r}, '--model', "
+        f"{str(model_path)!r}, '-q']))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not list((tmp_path / "out").glob(".*.tmp")) and time.time() < deadline:
+        time.sleep(0.05)
+    assert list((tmp_path / "out").glob(".*.tmp")), "the run got as far as writing"
+    process.send_signal(signal_number)
+    _, error = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal_number and b"stopped" in error
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_a_saturation_that_is_not_a_number_is_refused(tmp_path, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        run(save_gray(tmp_path / "a.png"), "-o", tmp_path / "o.png", "--saturation", value)
+    assert stop.value.code == 2 and "give a number from 0 to 10" in capsys.readouterr().err
+
+
+def test_threads_beyond_the_cores_are_capped_with_a_note(tmp_path, model_path, capsys):
+    save_gray(tmp_path / "photo.png")
+    assert run(tmp_path / "photo.png", "-o", tmp_path / "o.png", "--threads", "10000", "--model", model_path) == 0
+    assert f"using {os.cpu_count() or 1}" in capsys.readouterr().err and (tmp_path / "o.png").is_file()
+    threads = ColorizationModel(model_path, threads=10000).session.get_session_options().intra_op_num_threads
+    assert threads <= (os.cpu_count() or 1), "the core clamps callers that bypass the CLI"
+
+
+def test_a_batch_with_stderr_closed_still_writes_its_outputs(tmp_path, model_path):
+    save_gray(tmp_path / "in" / "a.png")
+    save_gray(tmp_path / "in" / "b.png")
+    command = (
+        f"{sys.executable} -m gimp_plugin.cli {tmp_path / 'in'} -o {tmp_path / 'out'} --model {model_path} 2>&- >&-"
+    )
+    done = subprocess.run(["bash", "-c", command], cwd=ROOT, timeout=120)
+    assert done.returncode == 0
+    assert (tmp_path / "out" / "a.png").is_file() and (tmp_path / "out" / "b.png").is_file()

@@ -42,8 +42,18 @@ def make_input(kind: str, gray: np.ndarray) -> np.ndarray:
     }[kind]
 
 
-KINDS = ["gray8", "gray8_1channel", "gray_alpha8", "rgb8", "rgba8", "gray16", "rgb16", "gray_float32",
-         "rgba_float64", "rgb_float16"]  # fmt: skip
+KINDS = [
+    "gray8",
+    "gray8_1channel",
+    "gray_alpha8",
+    "rgb8",
+    "rgba8",
+    "gray16",
+    "rgb16",
+    "gray_float32",
+    "rgba_float64",
+    "rgb_float16",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -1,6 +1,8 @@
 """The GIMP 2.10 Python-Fu plug-in against the fake gimpfu (tests/stubs/gimp2), through the real worker."""
 
 import ast
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -146,3 +148,34 @@ def test_a_model_gone_from_the_folder_is_named_not_swapped(gimp2):
     layer = image.add("scan", gray())
     plugin.colorize(image, layer, "removed.onnx", 0, 1.0, 0, True, "")
     assert "'removed.onnx' is no longer in" in gimpfu.pdb.messages[-1] and len(image.layers) == 1
+
+
+PYTHON2_FILES = (
+    "gimp_plugin/__init__.py",
+    "gimp_plugin/worker/__init__.py",
+    "gimp_plugin/worker/bridge.py",
+    "gimp_plugin/worker/protocol.py",
+    "gimp_plugin/worker/colorize_locate.py",
+    "gimp_plugin/gimp2/colorize_gimp2.py",
+)
+
+
+def python2() -> str | None:
+    for name in ("python2.7", "python2"):
+        found = shutil.which(name)
+        if found and subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
+            return found
+    return None
+
+
+@pytest.mark.skipif(python2() is None, reason="no Python 2.7 here to compile GIMP 2.10's files with")
+def test_the_files_gimp_2_runs_compile_under_python_2():
+    for name in PYTHON2_FILES:
+        source = (ROOT / name).read_text()
+        result = subprocess.run(
+            [python2(), "-c", "import sys; compile(sys.stdin.read(), sys.argv[1], 'exec')", name],
+            input=source,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr

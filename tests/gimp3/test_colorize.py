@@ -1,6 +1,7 @@
 """The GIMP 3 plug-in against the fake gi.repository (tests/stubs/gimp3): registration and runs on layers."""
 
 import os
+import runpy
 import stat
 import sys
 
@@ -55,8 +56,16 @@ def test_registration(gimp3):
     assert procedure.menu_label == "_Colorize..."
     assert procedure.image_types == "RGB*, GRAY*"
     assert procedure.sensitivity & Gimp.ProcedureSensitivityMask.DRAWABLES
-    assert set(procedure.arguments) == {"model", "render-size", "saturation", "output", "use-selection", "hint-layer",
-                                        "reference-layer", "suggestions"}  # fmt: skip
+    assert set(procedure.arguments) == {
+        "model",
+        "render-size",
+        "saturation",
+        "output",
+        "use-selection",
+        "hint-layer",
+        "reference-layer",
+        "suggestions",
+    }
     suggesting = plugin.Colorize().do_create_procedure(plugin.SUGGEST_PROCEDURE)
     assert suggesting.menu_paths == ["<Image>/Filters/Colors"] and "Suggest" in suggesting.menu_label
     assert suggesting.arguments["suggestions"]["default"] == 10
@@ -279,10 +288,15 @@ def test_interactive_cancel_changes_nothing(gimp3):
         GimpUi.ProcedureDialog.RESPONSE = True
 
 
-def test_plugin_file_is_executable_and_guards_main():
+def test_plugin_file_is_executable_and_hands_its_plug_in_to_gimp_only_when_run(gimp3):
+    """GIMP runs the file as a program: then, and only then, it hands GIMP its PlugIn class (imported by the preview
+    or the tests, it must not start GIMP's main loop)."""
+    plugin, Gimp = gimp3
     path = ROOT / "gimp_plugin" / "gimp3" / "colorize" / "colorize.py"
     assert os.access(path, os.X_OK), "GIMP 3 only runs executable plug-ins"
-    assert 'if __name__ == "__main__":' in path.read_text()
+    assert not [entry for entry in Gimp.LOG if entry[0] == "main"], "imported, it starts nothing"
+    ran = runpy.run_path(str(path), run_name="__main__")
+    assert Gimp.LOG[-1] == ("main", ran["Colorize"].__gtype__)
 
 
 # --- suggested hint points ----------------------------------------------------------------------------------------

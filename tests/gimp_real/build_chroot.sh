@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds, once, a Debian chroot with a real GIMP 3 and its Python plug-in support, plus a venv with onnxruntime, for
-# the tests that run Colorize inside GIMP (tests/test_gimp_real.py). Needs root (debootstrap, chroot, unshare).
+# the tests that run Colorize inside GIMP (tests/gimp_real/test_gimp_real.py). Needs root (debootstrap, chroot, unshare).
 #   build_chroot.sh [trixie|forky ...]     default: both
 #   trixie: Debian 13, GIMP 3.0.x        forky: Debian 14 (testing), GIMP 3.2.x (debootstrap's "sid" script)
 # Each chroot is cached outside the clone, in $COLORIZE_GIMP_CHROOTS (default /var/cache/colorize), as

@@ -1,6 +1,6 @@
 # Runs inside a real GIMP 3 (gimp-console --batch-interpreter=python-fu-eval -b - < scenarios.py).
 # Each scenario builds an image, calls python-fu-colorize through the PDB like a script would, and records the
-# outcome and the pixels in $COLORIZE_RESULTS (JSON) for tests/test_gimp_real.py to check.
+# outcome and the pixels in $COLORIZE_RESULTS (JSON) for tests/gimp_real/test_gimp_real.py to check.
 import base64
 import json
 import os

@@ -25,7 +25,7 @@ from gimp_plugin.core import color
 from tests.onnx_models import save_model
 
 pytestmark = pytest.mark.gimp
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "gimp_real" / "scenarios.py"
 INTERACTIVE = ROOT / "tests" / "gimp_real" / "interactive.py"
 CHROOTS = Path(os.environ.get("COLORIZE_GIMP_CHROOTS", "/var/cache/colorize"))
@@ -60,8 +60,11 @@ def find_gimp(release: str) -> Gimp | None:
     root = CHROOTS / f"gimp-{release}"
     if (root / ".colorize-ready").is_file() and os.geteuid() == 0 and shutil.which("unshare"):
         return Gimp(release, root)
-    version = subprocess.run(["gimp-console", "--version"], capture_output=True, text=True) if shutil.which(
-        "gimp-console") else None  # fmt: skip
+    version = (
+        subprocess.run(["gimp-console", "--version"], capture_output=True, text=True)
+        if shutil.which("gimp-console")
+        else None
+    )
     if version is not None and f"version {RELEASES[release]}" in version.stdout:
         return Gimp(release, None)
     return None
@@ -70,8 +73,10 @@ def find_gimp(release: str) -> Gimp | None:
 def skip_reason(release: str) -> str:
     if os.geteuid() != 0:
         return f"no GIMP {RELEASES[release]} gimp-console on PATH, and building its chroot needs root"
-    return (f"no GIMP {RELEASES[release]}: no gimp-console of that version on PATH and no chroot at "
-            f"{CHROOTS / ('gimp-' + release)} (run tests/gimp_real/build_chroot.sh {release})")  # fmt: skip
+    return (
+        f"no GIMP {RELEASES[release]}: no gimp-console of that version on PATH and no chroot at "
+        f"{CHROOTS / ('gimp-' + release)} (run tests/gimp_real/build_chroot.sh {release})"
+    )
 
 
 def install_plugin(workdir: Path, python: str, models: Path) -> Path:
@@ -261,9 +266,15 @@ def test_the_dialog_preview_shows_color(gimp, tmp_path):
         save_model(models / "colorize.onnx")
     profile = install_plugin(tmp_path, gimp.python, models)
     log, shot = tmp_path / "preview.log", tmp_path / "dialog.png"
-    env = {"GIMP3_DIRECTORY": str(profile), "HOME": str(tmp_path), "DISPLAY": ":77", "NO_AT_BRIDGE": "1",
-           "COLORIZE_PREVIEW_LOG": str(log), "COLORIZE_PHOTO": str(ROOT / "examples" / "camera_bw.png"),
-           "SHOT": str(shot)}  # fmt: skip
+    env = {
+        "GIMP3_DIRECTORY": str(profile),
+        "HOME": str(tmp_path),
+        "DISPLAY": ":77",
+        "NO_AT_BRIDGE": "1",
+        "COLORIZE_PREVIEW_LOG": str(log),
+        "COLORIZE_PHOTO": str(ROOT / "examples" / "camera_bw.png"),
+        "SHOT": str(shot),
+    }
     script = (
         "Xvfb :77 -screen 0 1280x900x24 -nolisten tcp & XVFB=$!; sleep 2; "
         "gimp -n -f --no-splash --batch-interpreter=python-fu-eval -b - < " + str(INTERACTIVE) + " & GIMP=$!; "
@@ -282,8 +293,10 @@ def test_the_dialog_preview_shows_color(gimp, tmp_path):
     lab = color.rgb_to_lab(pixels)
     colorful = np.count_nonzero(np.hypot(lab[..., 1], lab[..., 2]) > 12)
     assert colorful > 10_000, f"the preview of a gray photo shows color ({colorful} colorful pixels)"
-    print(f"GIMP {RELEASES[gimp.release]} dialog: preview drawn {len(drawn)} time(s), seconds {drawn}, "
-          f"{time.time() - started:.0f} s in all")  # fmt: skip
+    print(
+        f"GIMP {RELEASES[gimp.release]} dialog: preview drawn {len(drawn)} time(s), seconds {drawn}, "
+        f"{time.time() - started:.0f} s in all"
+    )
     if SCREENSHOT_DIR:
         Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(SCREENSHOT_DIR) / f"dialog-gimp-{RELEASES[gimp.release]}.png")

@@ -22,7 +22,7 @@ from gimp_plugin.guidance import reference
 from gimp_plugin.worker import serve as worker
 from tests.onnx_models import TEST_INFO, build_model, save_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "gimp_plugin" / "models" / "colorize.onnx"
 
 
@@ -88,8 +88,15 @@ def test_the_cli_refuses_a_bad_reference_before_writing_anything(tmp_path, capsy
     model = save_model(tmp_path / "features.onnx", features=True)
     Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 3, (48, 1))).save(tmp_path / "photo.png")
     make(tmp_path / "ref.png")
-    argv = [str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "--reference", str(tmp_path / "ref.png"),
-            "--model", str(model)]  # fmt: skip
+    argv = [
+        str(tmp_path / "photo.png"),
+        "-o",
+        str(tmp_path / "out.png"),
+        "--reference",
+        str(tmp_path / "ref.png"),
+        "--model",
+        str(model),
+    ]
     assert cli.main(argv) == cli.EXIT_USAGE
     assert message in capsys.readouterr().err and not (tmp_path / "out.png").exists()
 
@@ -97,8 +104,15 @@ def test_the_cli_refuses_a_bad_reference_before_writing_anything(tmp_path, capsy
 def test_the_cli_says_when_a_model_cannot_take_a_reference(tmp_path, model_path, capsys):
     Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 3, (48, 1))).save(tmp_path / "photo.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "ref.png")
-    argv = [str(tmp_path / "photo.png"), "-o", str(tmp_path / "out.png"), "--reference", str(tmp_path / "ref.png"),
-            "--model", str(model_path)]  # fmt: skip
+    argv = [
+        str(tmp_path / "photo.png"),
+        "-o",
+        str(tmp_path / "out.png"),
+        "--reference",
+        str(tmp_path / "ref.png"),
+        "--model",
+        str(model_path),
+    ]
     assert cli.main(argv) == cli.EXIT_USAGE
     assert "cannot take a reference photo" in capsys.readouterr().err and not (tmp_path / "out.png").exists()
 
@@ -110,8 +124,16 @@ def test_the_cli_carries_a_matching_reference_and_never_writes_over_it(tmp_path)
     Image.fromarray(gray_of(truth)).save(tmp_path / "photo.png")
     Image.fromarray(truth).save(tmp_path / "ref.png")
     kept = (tmp_path / "ref.png").read_bytes()
-    argv = [str(tmp_path / "photo.png"), "-o", str(tmp_path / "ref.png"), "--reference", str(tmp_path / "ref.png"),
-            "--model", str(model), "--overwrite"]  # fmt: skip
+    argv = [
+        str(tmp_path / "photo.png"),
+        "-o",
+        str(tmp_path / "ref.png"),
+        "--reference",
+        str(tmp_path / "ref.png"),
+        "--model",
+        str(model),
+        "--overwrite",
+    ]
     assert cli.main(argv) == cli.EXIT_SOME_FAILED and (tmp_path / "ref.png").read_bytes() == kept
     argv[2] = str(tmp_path / "out.png")
     assert cli.main(argv) == 0 and (tmp_path / "out.png").is_file()
@@ -133,8 +155,15 @@ def test_the_worker_takes_a_reference_in_protocol_2_only(tmp_path):
     ref = np.random.default_rng(0).integers(0, 255, (48, 64, 4), dtype=np.uint8)
 
     def serve(protocol: int) -> dict:
-        header = {"protocol": protocol, "width": 64, "height": 48, "channels": 1, "format": "u8", "model": str(model),
-                  "reference": {"width": 64, "height": 48, "channels": 4, "format": "u8"}}  # fmt: skip
+        header = {
+            "protocol": protocol,
+            "width": 64,
+            "height": 48,
+            "channels": 1,
+            "format": "u8",
+            "model": str(model),
+            "reference": {"width": 64, "height": 48, "channels": 4, "format": "u8"},
+        }
         out = io.BytesIO()
         worker.serve(io.BytesIO(json.dumps(header).encode() + b"\n" + pixels.tobytes() + ref.tobytes()), out)
         return next(json.loads(line) for line in out.getvalue().split(b"\n") if b'"ok"' in line)
@@ -170,14 +199,24 @@ def test_contract_2_features_come_with_their_stride(tmp_path):
 
 def test_the_evaluation_measures_the_three_reference_cases(tmp_path):
     pytest.importorskip("torch")
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.measure import evaluate
 
     write_photos(tmp_path / "photos" / "a", 2)
     write_photos(tmp_path / "photos" / "b", 2, start=5)
     model = save_model(tmp_path / "features.onnx", features=True)
-    argv = ["--model", str(model), "--data", str(tmp_path / "photos"), "--reference-cases", "same", "kind", "unrelated",
-            "--report", str(tmp_path / "report")]  # fmt: skip
+    argv = [
+        "--model",
+        str(model),
+        "--data",
+        str(tmp_path / "photos"),
+        "--reference-cases",
+        "same",
+        "kind",
+        "unrelated",
+        "--report",
+        str(tmp_path / "report"),
+    ]
     assert evaluate.main(argv) == 0
     report = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert set(report["reference_cases"]) == {"same", "kind", "unrelated"}

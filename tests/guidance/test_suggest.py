@@ -125,12 +125,25 @@ def test_the_cli_refuses_suggestion_options_it_cannot_honour(tmp_path, model_pat
 
 def test_the_evaluation_compares_random_suggested_and_oracle_points(tmp_path, model_path):
     pytest.importorskip("torch")
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.measure import evaluate
 
     photos = write_photos(tmp_path / "photos", 2)
-    argv = ["--model", str(model_path), "--data", str(photos), "--placement", "random", "suggested", "oracle",
-            "--placement-counts", "1", "3", "--report", str(tmp_path / "report")]  # fmt: skip
+    argv = [
+        "--model",
+        str(model_path),
+        "--data",
+        str(photos),
+        "--placement",
+        "random",
+        "suggested",
+        "oracle",
+        "--placement-counts",
+        "1",
+        "3",
+        "--report",
+        str(tmp_path / "report"),
+    ]
     assert evaluate.main(argv) == 0
     import json
 
@@ -149,8 +162,15 @@ def test_the_worker_answers_suggestion_and_uncertainty_tasks(model_path):
     pixels = np.tile(np.arange(90, dtype=np.uint8) * 2, (60, 1))
 
     def serve(**extra) -> tuple[dict, bytes]:
-        header = {"protocol": 2, "width": 90, "height": 60, "channels": 1, "format": "u8", "model": str(model_path),
-                  **extra}  # fmt: skip
+        header = {
+            "protocol": 2,
+            "width": 90,
+            "height": 60,
+            "channels": 1,
+            "format": "u8",
+            "model": str(model_path),
+            **extra,
+        }
         out = io.BytesIO()
         worker.serve(io.BytesIO(json.dumps(header).encode() + b"\n" + pixels.tobytes()), out)
         lines = out.getvalue().split(

@@ -1,14 +1,22 @@
-"""TIFF files as scanners and archives write them: Lab and YCbCr photometrics, 4- and 12-bit samples, a reduced
-preview stored as the first page, and many samples a pixel."""
+"""Reading images (gimp_plugin/images/reading.py): TIFFs as scanners and archives write them (Lab and YCbCr, 4- and
+12-bit samples, a preview as the first page, many samples a pixel, fax and other compressions), multi-page and
+animated files as their first page, orientation, and sizes checked before decoding."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
+from PIL import Image
 
-tifffile = pytest.importorskip("tifffile")
-
-from gimp_plugin.core import color, limits  # noqa: E402
-from gimp_plugin.core.errors import InputError  # noqa: E402
-from gimp_plugin.images.reading import read_image  # noqa: E402
+from gimp_plugin.cli import main as cli
+from gimp_plugin.core import color, limits
+from gimp_plugin.core.errors import InputError
+from gimp_plugin.images import writing as image_write
+from gimp_plugin.images.reading import read_image, upright
 
 
 def lightness(pixels: np.ndarray) -> np.ndarray:
@@ -59,3 +67,135 @@ def test_the_memory_check_counts_every_sample_a_tiff_stores(monkeypatch):
     limits.check_declared_size(3000, 3000, 1, samples=3)  # a photo: fits in 2 GB
     with pytest.raises(InputError, match="GB of memory"):
         limits.check_declared_size(3000, 3000, 1, samples=300)  # 2.7 GB decoded before 4 are kept
+
+
+def save_gray(path: Path, size=(24, 16), **options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path, **options)
+    return path
+
+
+def run(*args) -> int:
+    return cli.main([str(a) for a in args])
+
+
+@pytest.mark.parametrize("name", ["big.png", "big.tif"])
+def test_declared_sizes_are_checked_before_decoding(tmp_path, monkeypatch, name):
+    path = tmp_path / name
+    if name.endswith(".png"):
+        save_gray(path, size=(400, 300))
+    else:
+        tifffile.imwrite(path, np.zeros((300, 400), np.uint16))
+    monkeypatch.setattr(limits, "available_memory", lambda: limits.BASE_BYTES + 1000)
+    decoded = []
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", lambda *a, **k: decoded.append(1))
+    monkeypatch.setattr(Image.Image, "load", lambda *a, **k: decoded.append(1))
+    with pytest.raises(InputError, match="needs about .* GB of memory"):
+        read_image(path)
+    assert not decoded
+    monkeypatch.setattr(limits, "MAX_PIXELS", 1000)
+    with pytest.raises(InputError, match="too large"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_tiff_orientation_is_followed_as_exif_is(tmp_path, orientation):
+    from PIL import ImageOps
+
+    stored = np.arange(6 * 4 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    tifffile.imwrite(tmp_path / "o.tif", stored, photometric="rgb", extratags=[(274, "H", 1, orientation, True)])
+    jpeg_like = Image.fromarray(stored)
+    exif = jpeg_like.getexif()
+    exif[274] = orientation
+    jpeg_like.info["exif"] = exif.tobytes()
+    expected = np.asarray(ImageOps.exif_transpose(jpeg_like))
+    np.testing.assert_array_equal(read_image(tmp_path / "o.tif").pixels, expected)
+    np.testing.assert_array_equal(upright(stored, orientation), expected)
+
+
+@pytest.mark.parametrize("pages", [2, 3, 4])
+def test_a_multi_page_tiff_is_its_first_page_with_a_note(tmp_path, pages):
+    stack = np.stack([np.full((12, 20), 40 * (index + 1), np.uint8) for index in range(pages)])
+    tifffile.imwrite(tmp_path / "scan.tif", stack, photometric="minisblack")
+    loaded = read_image(tmp_path / "scan.tif")
+    assert loaded.pixels.shape == (12, 20) and (loaded.pixels == 40).all(), "the first page, gray, alone"
+    assert any(f"{pages} pages; only the first page" in note for note in loaded.notes)
+
+
+def test_only_the_first_page_of_a_tiff_is_decoded(tmp_path, monkeypatch):
+    tifffile.imwrite(tmp_path / "scan.tif", np.zeros((50, 12, 20), np.uint8), photometric="minisblack")
+    decoded, real = [], tifffile.TiffPage.asarray
+
+    def recording(page, *args, **kwargs):
+        decoded.append(page.index)
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", recording)
+    assert read_image(tmp_path / "scan.tif").pixels.shape == (12, 20)
+    assert decoded == [0]
+
+
+def test_a_multi_page_tiff_with_pages_of_other_sizes_is_its_first_page(tmp_path, model_path, capsys):
+    with tifffile.TiffWriter(tmp_path / "album.tif") as tiff:
+        tiff.write(np.full((16, 24), 90, np.uint8))
+        tiff.write(np.zeros((40, 30, 3), np.uint8), photometric="rgb")
+    assert run(tmp_path / "album.tif", "-o", tmp_path / "out.tif", "--model", model_path) == 0
+    assert tifffile.imread(tmp_path / "out.tif").shape == (16, 24, 3)
+    assert "2 pages; only the first page was colorized" in capsys.readouterr().err
+
+
+def test_an_animated_png_is_its_first_frame_with_a_note(tmp_path):
+    frames = [Image.fromarray(np.full((10, 14), value, np.uint8)) for value in (30, 200)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    loaded = read_image(tmp_path / "anim.png")
+    assert (loaded.pixels == 30).all() and any("2 frames" in note for note in loaded.notes)
+
+
+def test_the_16_bit_note_names_gray_plus_alpha(tmp_path):
+    pixels = np.zeros((6, 8, 2), np.uint16)
+    pixels[..., 1] = 65535
+    with open(tmp_path / "la16.png", "wb") as handle:
+        image_write._write_png16(pixels, handle)
+    notes = read_image(tmp_path / "la16.png").notes
+    assert any(note.startswith("16-bit gray+alpha PNG") for note in notes) and not any("RGB" in n for n in notes)
+
+
+def test_tifffile_warnings_do_not_reach_the_user(tmp_path, monkeypatch, caplog):
+    tifffile.imwrite(tmp_path / "odd.tif", np.zeros((8, 8), np.uint8))
+    real = tifffile.TiffPage.asarray
+
+    def warning(page, *args, **kwargs):
+        logging.getLogger("tifffile").warning("TiffPage 0: odd tag")
+        return real(page, *args, **kwargs)
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", warning)
+    with caplog.at_level(logging.WARNING):
+        read_image(tmp_path / "odd.tif")
+    assert "odd tag" not in caplog.text
+
+
+@pytest.mark.parametrize("compression", ["lzw", "jpeg", "zlib", "packbits"])
+def test_compressed_tiffs_are_read(tmp_path, compression):
+    gray = np.add.outer(np.arange(32), np.arange(48)).astype(np.uint8) * 2
+    tifffile.imwrite(tmp_path / "scan.tif", gray, compression=compression)
+    pixels = read_image(tmp_path / "scan.tif").pixels
+    assert pixels.shape == (32, 48) and np.abs(pixels.astype(int) - gray).max() <= (8 if compression == "jpeg" else 0)
+
+
+@pytest.mark.parametrize("compression", ["group3", "group4", "tiff_ccitt"])
+def test_ccitt_fax_tiffs_are_read_as_black_and_white(tmp_path, compression):
+    bilevel = (np.add.outer(np.arange(24), np.arange(40)) % 7 < 3).astype(np.uint8) * 255
+    Image.fromarray(bilevel).convert("1").save(tmp_path / "fax.tif", compression=compression)
+    pixels = read_image(tmp_path / "fax.tif").pixels
+    assert pixels.dtype == np.uint8 and (pixels == bilevel).all()
+
+
+def test_a_tiff_codec_that_tifffile_lacks_falls_back_to_pillow(tmp_path, monkeypatch):
+    gray = np.add.outer(np.arange(20), np.arange(30)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "scan.tif", gray, compression="lzw")
+
+    def no_codec(*args, **kwargs):
+        raise ValueError("<COMPRESSION.LZW: 5> requires the 'imagecodecs' package")
+
+    monkeypatch.setattr(tifffile.TiffPage, "asarray", no_codec)
+    assert (read_image(tmp_path / "scan.tif").pixels == gray).all()

@@ -1,9 +1,12 @@
 """The distribution-over-bins output (training/networks/ab_bins.py): its start, loss, export and round trip."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parents[2]
 
 from gimp_plugin.core.session import ColorizationModel  # noqa: E402
 from training.networks import ab_bins  # noqa: E402
@@ -138,14 +141,25 @@ def test_the_critic_sees_the_colour_the_model_outputs():
 
 
 def test_a_bins_model_trains_adversarially(tmp_path):
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.data import photos as data
     from training.runs.config import Config
     from training.trainer.train import Trainer
 
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet-bins", image_size=64,
-                    batch_size=2, max_steps=2, gan=True, critic_steps=1, gan_steps=1, pretrained=False,
-                    val_count=0, cache_side=64, colorfulness_weight=0.0)  # fmt: skip
+    config = Config(
+        data=[str(write_photos(tmp_path / "photos", 4))],
+        preset="fusion-effnet-bins",
+        image_size=64,
+        batch_size=2,
+        max_steps=2,
+        gan=True,
+        critic_steps=1,
+        gan_steps=1,
+        pretrained=False,
+        val_count=0,
+        cache_side=64,
+        colorfulness_weight=0.0,
+    )
     trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
     batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
     seen = []
@@ -161,14 +175,30 @@ def test_a_bins_model_trains_adversarially(tmp_path):
 
 @pytest.fixture(scope="module")
 def bins_run(tmp_path_factory):
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.trainer.train import main as train_main
 
     root = tmp_path_factory.mktemp("bins")
     photos = write_photos(root / "photos", 6)
-    argv = ["--data", str(photos), "--out", str(root / "run"), "--preset", "fusion-effnet-bins", "--no-pretrained",
-            "--max-steps", "2", "--image-size", "64", "--batch-size", "2", "--cache-side", "64",
-            "--bins-rebalance", "0.1"]  # fmt: skip
+    argv = [
+        "--data",
+        str(photos),
+        "--out",
+        str(root / "run"),
+        "--preset",
+        "fusion-effnet-bins",
+        "--no-pretrained",
+        "--max-steps",
+        "2",
+        "--image-size",
+        "64",
+        "--batch-size",
+        "2",
+        "--cache-side",
+        "64",
+        "--bins-rebalance",
+        "0.1",
+    ]
     assert train_main(argv) == 0
     return root / "run"
 
@@ -198,13 +228,29 @@ def test_a_bins_model_trains_exports_and_records_its_temperature(bins_run, tmp_p
 
 
 def test_temperature_is_refused_for_a_regression_model(tmp_path, capsys):
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.onnx_io import export
     from training.trainer.train import main as train_main
 
     photos = write_photos(tmp_path / "photos", 4)
-    argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--preset", "baseline", "--max-steps", "1",
-            "--image-size", "32", "--batch-size", "2", "--cache-side", "32", "--val-count", "1"]  # fmt: skip
+    argv = [
+        "--data",
+        str(photos),
+        "--out",
+        str(tmp_path / "run"),
+        "--preset",
+        "baseline",
+        "--max-steps",
+        "1",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "2",
+        "--cache-side",
+        "32",
+        "--val-count",
+        "1",
+    ]
     assert train_main(argv) == 0
     assert export.main([str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"), "--temperature", "0.5"]) == 1
     assert "--temperature is for a bins model" in capsys.readouterr().err
@@ -216,13 +262,36 @@ def test_a_rebalanced_run_trains_on_two_ranks(tmp_path):  # the prior is average
     import subprocess
     import sys
 
-    from tests.test_training import ROOT, tiny
+    from tests.tiny_runs import tiny
 
-    argv = tiny(tmp_path, "--preset", "fusion-effnet-bins", "--image-size", "64", "--max-steps", "2",
-                "--bins-rebalance", "0.1", "--device", "cpu", "--val-count", "2")  # fmt: skip
+    argv = tiny(
+        tmp_path,
+        "--preset",
+        "fusion-effnet-bins",
+        "--image-size",
+        "64",
+        "--max-steps",
+        "2",
+        "--bins-rebalance",
+        "0.1",
+        "--device",
+        "cpu",
+        "--val-count",
+        "2",
+    )
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29519",
-               "-m", "training.trainer.train", *argv]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29519",
+        "-m",
+        "training.trainer.train",
+        *argv,
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from training.common.errors import TrainingError  # noqa: E402
-from training.measure import calibrate  # noqa: E402
+from training.common.errors import TrainingError
+from training.measure import calibrate
 
 
 def linear_reader(ratio_at_one: float, slope: float):
@@ -48,7 +48,7 @@ def test_resampling_the_photos_spreads_the_answer_only_as_far_as_they_disagree()
 
 
 def test_calibrating_a_model_on_photos_prints_the_gain_to_export_with(tmp_path, model_path, capsys):
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
 
     photos = write_photos(tmp_path / "photos", 4)
     assert calibrate.main(["--model", str(model_path), "--data", str(photos), "--target", "0.3"]) == 0

@@ -1,5 +1,7 @@
 """The rebalanced AuC of colorize-eval (Zhang et al. 2016), on a case small enough to work out by hand."""
 
+from __future__ import annotations
+
 import numpy as np
 import pytest
 
@@ -46,3 +48,15 @@ def test_a_perfect_result_scores_one_and_gray_less():
     prior = ab_prior([ab_error_counts(truth, truth)])
     assert rebalanced_auc(ab_error_counts(truth, truth), prior) == pytest.approx(1.0)
     assert rebalanced_auc(ab_error_counts(result, truth), prior) < ab_auc(result, truth)
+
+
+def test_eval_skips_a_corrupt_photo_with_a_word(tmp_path, model_path, capsys):
+    pytest.importorskip("torch")
+    from tests.tiny_runs import write_photos
+    from training.measure import evaluate
+
+    photos = write_photos(tmp_path / "photos", 2)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    assert evaluate.main(["--model", str(model_path), "--data", str(photos)]) == 0
+    captured = capsys.readouterr()
+    assert "skipped" in captured.err and "broken.jpg" in captured.err and "| 2 | all |" in captured.out

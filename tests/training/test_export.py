@@ -1,17 +1,22 @@
 """Export (parity, metadata, refusal of broken files), evaluation metrics, and the shipped model."""
 
+from __future__ import annotations
+
 import json
+import os
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from gimp_plugin.core import color
 from gimp_plugin.core.pipeline import colorize
 from gimp_plugin.core.session import ColorizationModel, default_model_path
 from training.measure import evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- evaluation metrics ------------------------------------------------------------------------------------------
@@ -49,15 +54,23 @@ def test_gray_conversion_keeps_lightness():
 
 
 def test_eval_report_with_hint_sweep(tmp_path, model_path):
-    from PIL import Image
 
     folder = tmp_path / "photos" / "set"
     folder.mkdir(parents=True)
     rng = np.random.default_rng(3)
     for index in range(3):
         Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(folder / f"{index}.png")
-    argv = ["--model", str(model_path), "--data", str(tmp_path / "photos"), "--report", str(tmp_path / "report"),
-            "--hints", "0", "5"]  # fmt: skip
+    argv = [
+        "--model",
+        str(model_path),
+        "--data",
+        str(tmp_path / "photos"),
+        "--report",
+        str(tmp_path / "report"),
+        "--hints",
+        "0",
+        "5",
+    ]
     assert evaluate.main(argv) == 0
     report = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert report["overall"]["count"] == 3 and report["overall"]["gray_cf"] == 0
@@ -69,9 +82,17 @@ def test_eval_report_with_hint_sweep(tmp_path, model_path):
 
 @pytest.mark.parametrize(
     ("flag", "value"),
-    [("--limit", "-3"), ("--render-size", "-5"), ("--max-side", "-1"), ("--hints", "-1"),
-     ("--placement-counts", "-3"), ("--sheet-rows", "0"), ("--threads", "100000"), ("--saturation", "nan")],
-)  # fmt: skip
+    [
+        ("--limit", "-3"),
+        ("--render-size", "-5"),
+        ("--max-side", "-1"),
+        ("--hints", "-1"),
+        ("--placement-counts", "-3"),
+        ("--sheet-rows", "0"),
+        ("--threads", "100000"),
+        ("--saturation", "nan"),
+    ],
+)
 def test_eval_refuses_bad_numbers_before_any_work(tmp_path, model_path, capsys, flag, value):
     with pytest.raises(SystemExit) as stop:
         evaluate.main(["--model", str(model_path), "--data", str(tmp_path), flag, value])
@@ -79,7 +100,6 @@ def test_eval_refuses_bad_numbers_before_any_work(tmp_path, model_path, capsys, 
 
 
 def test_gray_photos_have_no_share_of_the_truths_colourfulness(tmp_path, model_path, capsys):
-    from PIL import Image
 
     (tmp_path / "set").mkdir()
     for index in range(2):
@@ -92,14 +112,29 @@ def test_gray_photos_have_no_share_of_the_truths_colourfulness(tmp_path, model_p
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     pytest.importorskip("torch")
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.onnx_io import export
     from training.trainer.train import main as train_main
 
     root = tmp_path_factory.mktemp("export")
     photos = write_photos(root / "photos", 6)
-    argv = ["--data", str(photos), "--out", str(root / "run"), "--config", "fusion-effnet", "--no-pretrained",
-            "--max-steps", "2", "--image-size", "64", "--batch-size", "2", "--cache-side", "64"]  # fmt: skip
+    argv = [
+        "--data",
+        str(photos),
+        "--out",
+        str(root / "run"),
+        "--config",
+        "fusion-effnet",
+        "--no-pretrained",
+        "--max-steps",
+        "2",
+        "--image-size",
+        "64",
+        "--batch-size",
+        "2",
+        "--cache-side",
+        "64",
+    ]
     assert train_main(argv) == 0
     output = root / "model.onnx"
     assert export.main([str(root / "run"), "-o", str(output), "--parity-photos", str(photos)]) == 0
@@ -209,8 +244,6 @@ def test_gains_and_temperatures_are_read_back_as_written():
 
 
 def test_sigterm_unwinds_the_training_tools_like_ctrl_c():
-    import os
-    import signal
 
     from training.common.errors import interrupt_on_sigterm
 
@@ -232,7 +265,6 @@ def test_the_shipped_model_and_its_split_are_where_the_code_looks():
 
 
 def test_shipped_model_loads_keeps_lightness_and_paints():
-    from PIL import Image
 
     model = ColorizationModel(default_model_path(), device="cpu")
     photo = np.asarray(Image.open(ROOT / "examples" / "astronaut_bw.jpg").convert("L"))
@@ -248,17 +280,33 @@ def test_shipped_model_loads_keeps_lightness_and_paints():
 def test_fine_tuning_the_shipped_model_starts_where_it_is(tmp_path):
     """--init-from shipped: one step at a tiny learning rate, exported again, paints like the shipped model."""
     pytest.importorskip("torch")
-    from PIL import Image
 
-    from tests.test_training import write_photos
+    from tests.tiny_runs import write_photos
     from training.onnx_io import export
     from training.onnx_io.export_notes import chroma_gain
     from training.trainer.train import main as train_main
 
     photos = write_photos(tmp_path / "photos", 6)
-    argv = ["--data", str(photos), "--out", str(tmp_path / "run"), "--init-from", "shipped", "--max-steps", "1",
-            "--lr", "1e-9", "--image-size", "64", "--batch-size", "2", "--cache-side", "64",
-            "--val-count", "2"]  # fmt: skip
+    argv = [
+        "--data",
+        str(photos),
+        "--out",
+        str(tmp_path / "run"),
+        "--init-from",
+        "shipped",
+        "--max-steps",
+        "1",
+        "--lr",
+        "1e-9",
+        "--image-size",
+        "64",
+        "--batch-size",
+        "2",
+        "--cache-side",
+        "64",
+        "--val-count",
+        "2",
+    ]
     assert train_main(argv) == 0
     assert json.loads((tmp_path / "run" / "config.json").read_text())["init_from"] == "shipped"
     output = tmp_path / "again.onnx"
@@ -300,7 +348,6 @@ def test_the_shipped_model_exports_again_with_its_gain_replaced_not_multiplied(t
 
 
 def test_parity_photos_that_are_missing_broken_or_tiny_are_said_so(exported, tmp_path, capsys):
-    from PIL import Image
 
     from training.onnx_io import export
 
@@ -316,3 +363,47 @@ def test_parity_photos_that_are_missing_broken_or_tiny_are_said_so(exported, tmp
     assert "passed over" in error and "no readable photo" in error and "cannot write" not in error
     Image.fromarray(np.full((80, 90, 3), 100, np.uint8)).save(photos / "2_good.png")
     assert export.main([run, "-o", str(tmp_path / "c.onnx"), "--parity-photos", str(photos)]) == 0
+
+
+def test_export_refuses_to_replace_a_model_unless_asked(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from tests.tiny_runs import tiny
+    from training.onnx_io import export
+    from training.trainer.train import main as train_main
+
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"precious")
+    with pytest.raises(SystemExit):
+        export.main([str(tmp_path / "run"), "-o", str(target)])
+    assert target.read_bytes() == b"precious" and "--overwrite" in capsys.readouterr().err
+    assert export.main([str(tmp_path / "run"), "-o", str(target), "--overwrite"]) == 0
+    assert ColorizationModel(target).info.arch == "plain-conv", "the baseline preset exports (it has no head)"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no partial file is left"
+    again = tmp_path / "again.onnx"  # and re-exports with another gain, a tiny one written as 5e-05 included
+    assert export.main([str(target), "-o", str(again), "--chroma-gain", "0.00005"]) == 0
+    assert "chroma gain 5e-05" in ColorizationModel(again).info.trained_on
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["-o", "{folder}", "--overwrite"], "is a folder"),
+        (["-o", "{file}/x/m.onnx"], "is a file"),
+        (["-o", "{folder}/m.onnx", "--render-size", "-5"], "whole number of pixels"),
+        (["-o", "{folder}/m.onnx", "--render-size", "0"], "whole number of pixels"),
+    ],
+)
+def test_export_refuses_bad_outputs_and_render_sizes_before_starting(tmp_path, capsys, extra, message):
+    pytest.importorskip("torch")
+    from training.onnx_io import export
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.png").write_bytes(b"a photo")
+    argv = [part.format(folder=tmp_path / "folder", file=tmp_path / "file.png") for part in extra]
+    with pytest.raises(SystemExit) as stop:
+        export.main([str(tmp_path / "no-run"), *argv])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.png", "folder"] and not any(
+        (tmp_path / "folder").iterdir()
+    ), "nothing partial is left"

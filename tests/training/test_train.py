@@ -1,4 +1,6 @@
-"""Training on CPU at tiny sizes, on synthetic photos the tests make."""
+"""Training (training/trainer/train.py) on CPU at tiny sizes, on synthetic photos the tests make."""
+
+from __future__ import annotations
 
 import csv
 import json
@@ -9,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 torch = pytest.importorskip("torch")
 
 from gimp_plugin.core import color  # noqa: E402
+from tests.tiny_runs import tiny, write_photos  # noqa: E402
 from training.common.errors import TrainingError  # noqa: E402
 from training.data import lab  # noqa: E402
 from training.data import photos as data  # noqa: E402
@@ -20,36 +24,12 @@ from training.runs.checkpoint import load  # noqa: E402
 from training.trainer.train import CALIBRATION_SKIP, CALIBRATION_STEPS, SAFETY_STOP, Config, Trainer  # noqa: E402
 from training.trainer.train import main as train_main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def colormap_photo(seed: int, size: int = 48) -> np.ndarray:
-    """A photo whose color is a function of its local brightness (learnable from L alone)."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:size, 0:size] / size
-    brightness = 0.5 + 0.4 * np.sin(6 * x + rng.uniform(0, 6)) * np.cos(4 * y + rng.uniform(0, 6))
-    red, green, blue = brightness**0.7, brightness, brightness**1.8
-    return (np.stack([red, green, blue], -1) * 255).astype(np.uint8)
-
-
-def write_photos(folder: Path, count: int, start: int = 0) -> Path:
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for index in range(start, start + count):
-        Image.fromarray(colormap_photo(index)).save(folder / f"photo_{index:03d}.png")
-    return folder
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def logged(run: Path, name: str) -> list[float]:
     with open(run / "log.csv") as handle:
         return [float(row["value"]) for row in csv.DictReader(handle) if row["name"] == name]
-
-
-def tiny(tmp_path: Path, *extra: str, photos: Path | None = None, out: str = "run") -> list[str]:
-    photos = photos or write_photos(tmp_path / "photos", 6)
-    return ["--data", str(photos), "--out", str(tmp_path / out), "--image-size", "32", "--batch-size", "4",
-            "--no-pretrained", "--log-every", "5", "--sample-every", "1000", "--cache-side", "48", *extra]  # fmt: skip
 
 
 def test_torch_lab_matches_the_runtime():
@@ -64,8 +44,20 @@ def test_torch_lab_matches_the_runtime():
 
 def test_baseline_overfits_one_image(tmp_path):
     photos = write_photos(tmp_path / "one", 1)
-    argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "300", "--lr", "3e-3", "--hint-probability", "0",
-                "--colorfulness-weight", "0", photos=photos)  # fmt: skip
+    argv = tiny(
+        tmp_path,
+        "--config",
+        "baseline",
+        "--max-steps",
+        "300",
+        "--lr",
+        "3e-3",
+        "--hint-probability",
+        "0",
+        "--colorfulness-weight",
+        "0",
+        photos=photos,
+    )
     assert train_main(argv) == 0
     l1 = logged(tmp_path / "run", "l1")
     assert l1[-1] < 0.25 * l1[0], f"l1 fell only from {l1[0]:.3f} to {l1[-1]:.3f}"
@@ -79,9 +71,19 @@ def test_intermediate_loss_falls(tmp_path):
 
 
 def tiny_gan_trainer(tmp_path, max_steps: int, critic_steps: int, gan_steps: int) -> Trainer:
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="baseline", image_size=32, batch_size=2,
-                    max_steps=max_steps, gan=True, critic_steps=critic_steps, gan_steps=gan_steps, pretrained=False,
-                    val_count=0, cache_side=48)  # fmt: skip
+    config = Config(
+        data=[str(write_photos(tmp_path / "photos", 4))],
+        preset="baseline",
+        image_size=32,
+        batch_size=2,
+        max_steps=max_steps,
+        gan=True,
+        critic_steps=critic_steps,
+        gan_steps=gan_steps,
+        pretrained=False,
+        val_count=0,
+        cache_side=48,
+    )
     return Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
 
 
@@ -117,8 +119,19 @@ def test_the_adversarial_term_leaves_the_critics_weights_out_of_its_gradients(tm
 
 def test_a_killed_and_resumed_run_matches_an_unbroken_one(tmp_path):
     photos = write_photos(tmp_path / "photos", 8)
-    common = ("--config", "baseline", "--max-steps", "8", "--checkpoint-every", "100", "--gan",
-              "--critic-steps", "2", "--gan-steps", "2")  # fmt: skip
+    common = (
+        "--config",
+        "baseline",
+        "--max-steps",
+        "8",
+        "--checkpoint-every",
+        "100",
+        "--gan",
+        "--critic-steps",
+        "2",
+        "--gan-steps",
+        "2",
+    )
     assert train_main(tiny(tmp_path, *common, photos=photos, out="unbroken")) == 0
     assert train_main(tiny(tmp_path, *common, "--stop-at-step", "5", photos=photos, out="broken")) == 0
     assert load(tmp_path / "broken" / "last.pt")["step"] == 5
@@ -135,8 +148,10 @@ def test_a_resume_may_change_hint_density_even_back_to_its_default(tmp_path):
     first = ("--config", "baseline", "--max-steps", "2", "--hint-probability", "0.9")
     assert train_main(tiny(tmp_path, *first, photos=photos)) == 0
     default = Config().hint_probability
-    assert train_main(tiny(tmp_path, "--resume", "--max-steps", "3", "--hint-probability", str(default),
-                           photos=photos)) == 0  # fmt: skip
+    assert (
+        train_main(tiny(tmp_path, "--resume", "--max-steps", "3", "--hint-probability", str(default), photos=photos))
+        == 0
+    )
     state = load(tmp_path / "run" / "last.pt")
     assert state["step"] == 3 and state["config"]["hint_probability"] == default
 
@@ -194,8 +209,18 @@ def test_checkpoints_hold_plain_tensors_only(tmp_path):
 def test_two_process_torchrun_with_gloo_and_a_shared_time_limit(tmp_path):
     argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "100000", "--time-limit", "5", "--device", "cpu")
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29517",
-               "-m", "training.trainer.train", *argv]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29517",
+        "-m",
+        "training.trainer.train",
+        *argv,
+    ]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     state = load(tmp_path / "run" / "last.pt")
@@ -206,7 +231,6 @@ def test_two_process_torchrun_with_gloo_and_a_shared_time_limit(tmp_path):
 
 
 def test_unreadable_and_gray_files_are_skipped_and_counted(tmp_path):
-    from PIL import Image
 
     folder = write_photos(tmp_path / "mixed", 3)
     (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
@@ -310,10 +334,13 @@ def test_aligned_colorfulness_term_credits_only_the_true_hue(tmp_path):
     truth = torch.zeros(1, 2, 4, 4)
     truth[:, 0] = 30.0  # a uniformly red-ish patch
     right_hue, gray, other_hue, opposite = truth.clone(), torch.zeros_like(truth), truth.flip(1), -truth
-    shortfall = {form: {name: term(guess, truth).item() * losses.AB_SCALE
-                        for name, guess in [("right", right_hue), ("gray", gray), ("other", other_hue),
-                                            ("opposite", opposite)]}
-                 for form, term in losses.SHORTFALL_TERMS.items()}  # fmt: skip
+    shortfall = {
+        form: {
+            name: term(guess, truth).item() * losses.AB_SCALE
+            for name, guess in [("right", right_hue), ("gray", gray), ("other", other_hue), ("opposite", opposite)]
+        }
+        for form, term in losses.SHORTFALL_TERMS.items()
+    }
     # The magnitude form is satisfied by any hue of the right strength; the aligned one only by the right hue.
     assert shortfall["magnitude"] == pytest.approx({"right": 0, "gray": 30, "other": 0, "opposite": 0}, abs=1e-3)
     assert shortfall["aligned"] == pytest.approx({"right": 0, "gray": 30, "other": 30, "opposite": 60}, abs=1e-2)
@@ -323,9 +350,17 @@ def test_aligned_colorfulness_term_credits_only_the_true_hue(tmp_path):
 
 
 def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet", image_size=64,
-                    batch_size=2, max_steps=2, pretrained=False, val_count=0, cache_side=64,
-                    perceptual_weight=0.1)  # fmt: skip
+    config = Config(
+        data=[str(write_photos(tmp_path / "photos", 4))],
+        preset="fusion-effnet",
+        image_size=64,
+        batch_size=2,
+        max_steps=2,
+        pretrained=False,
+        val_count=0,
+        cache_side=64,
+        perceptual_weight=0.1,
+    )
     trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
     batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
     values = trainer.train_step(batch)
@@ -335,8 +370,25 @@ def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_mixed_precision_runs_and_checkpoints(tmp_path, amp):
-    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "3", "--gan", "--critic-steps", "1",
-                           "--gan-steps", "1", "--amp", amp)) == 0  # fmt: skip
+    assert (
+        train_main(
+            tiny(
+                tmp_path,
+                "--config",
+                "baseline",
+                "--max-steps",
+                "3",
+                "--gan",
+                "--critic-steps",
+                "1",
+                "--gan-steps",
+                "1",
+                "--amp",
+                amp,
+            )
+        )
+        == 0
+    )
     state = load(tmp_path / "run" / "last.pt")
     assert state["step"] == 3 and ("scale" in state["scaler_g"]) == (amp == "fp16")
     assert all(torch.isfinite(v).all() for v in state["generator"].values() if v.is_floating_point())
@@ -346,8 +398,16 @@ def test_init_from_starts_a_new_run_from_another_runs_weights(tmp_path):
     photos = write_photos(tmp_path / "photos", 6)
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "3", photos=photos, out="first")) == 0
     source = load(tmp_path / "first" / "last.pt")["ema"]
-    config = Config(data=[str(photos)], preset="baseline", image_size=32, batch_size=2, max_steps=2, pretrained=False,
-                    cache_side=48, init_from=str(tmp_path / "first"))  # fmt: skip
+    config = Config(
+        data=[str(photos)],
+        preset="baseline",
+        image_size=32,
+        batch_size=2,
+        max_steps=2,
+        pretrained=False,
+        cache_side=48,
+        init_from=str(tmp_path / "first"),
+    )
     trainer = Trainer(config, tmp_path / "second", 0, 1, torch.device("cpu"))
     for key, value in trainer.generator.state_dict().items():
         torch.testing.assert_close(value, source[key], msg=key)
@@ -371,8 +431,9 @@ def test_every_flag_explains_itself():
 def test_the_speed_flags_reach_the_settings(tmp_path):
     from training.runs import config
 
-    parsed, _ = config.parse_args(["--data", "x", "--out", str(tmp_path / "run"), "--compile",
-                                   "--hint-dense-share", "0.3"])  # fmt: skip
+    parsed, _ = config.parse_args(
+        ["--data", "x", "--out", str(tmp_path / "run"), "--compile", "--hint-dense-share", "0.3"]
+    )
     assert parsed.compile and parsed.hint_dense_share == 0.3
     assert not config.parse_args(["--data", "x", "--out", str(tmp_path / "run")])[0].compile
     assert "--hint-dense-share 1.5" in "; ".join(config.problems_with(config.Config(hint_dense_share=1.5)))
@@ -383,8 +444,19 @@ def test_settings_files_and_the_old_config_name_still_work(tmp_path):
 
     photos = write_photos(tmp_path / "photos", 6)
     settings = tmp_path / "stage.json"
-    settings.write_text(json.dumps({"data": [str(photos)], "config": "baseline", "image_size": 32, "batch_size": 4,
-                                    "max_steps": 2, "pretrained": False, "cache_side": 48}))  # fmt: skip
+    settings.write_text(
+        json.dumps(
+            {
+                "data": [str(photos)],
+                "config": "baseline",
+                "image_size": 32,
+                "batch_size": 4,
+                "max_steps": 2,
+                "pretrained": False,
+                "cache_side": 48,
+            }
+        )
+    )
     assert train_main(["--settings", str(settings), "--out", str(tmp_path / "run"), "--max-steps", "3"]) == 0
     state = load(tmp_path / "run" / "last.pt")
     assert state["config"]["preset"] == "baseline" and state["step"] == 3, "the command line overrides the file"
@@ -399,8 +471,11 @@ def test_settings_files_and_the_old_config_name_still_work(tmp_path):
 
 
 def test_folder_shares_set_each_named_folders_draws_and_the_rest_share_by_power():
-    photos = [data.Photo(Path(f"{g}{i}"), f"{g}{i}", g) for g, n in (("faces", 300), ("scenes", 20), ("pets", 100),
-                                                                      ("cars", 25)) for i in range(n)]  # fmt: skip
+    photos = [
+        data.Photo(Path(f"{g}{i}"), f"{g}{i}", g)
+        for g, n in (("faces", 300), ("scenes", 20), ("pets", 100), ("cars", 25))
+        for i in range(n)
+    ]
     weights = data.folder_weights(photos, power=0.5, shares=data.parse_shares(["faces=0.1", "scenes=0.5"]))
     mix = data.folder_mix(photos, weights)
     assert mix["faces"] == pytest.approx(0.1) and mix["scenes"] == pytest.approx(0.5)
@@ -413,9 +488,19 @@ def test_folder_shares_set_each_named_folders_draws_and_the_rest_share_by_power(
 
 
 def test_a_frozen_encoder_keeps_its_weights_and_statistics(tmp_path):
-    config = Config(data=[str(write_photos(tmp_path / "photos", 4))], preset="fusion-effnet", image_size=64,
-                    batch_size=2, max_steps=2, pretrained=False, val_count=0, cache_side=64, encoder_lr_scale=0.0,
-                    crop_min_area=0.8, lr=1e-2)  # fmt: skip
+    config = Config(
+        data=[str(write_photos(tmp_path / "photos", 4))],
+        preset="fusion-effnet",
+        image_size=64,
+        batch_size=2,
+        max_steps=2,
+        pretrained=False,
+        val_count=0,
+        cache_side=64,
+        encoder_lr_scale=0.0,
+        crop_min_area=0.8,
+        lr=1e-2,
+    )
     trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
     batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
@@ -445,8 +530,22 @@ def test_a_run_from_other_weights_keeps_its_start_to_average_with_its_end(tmp_pa
     photos = write_photos(tmp_path / "photos", 6)
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", photos=photos, out="first")) == 0
     assert not (tmp_path / "first" / "start.pt").exists(), "a run from scratch has no start worth keeping"
-    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", "--init-from",
-                           str(tmp_path / "first"), photos=photos, out="second")) == 0  # fmt: skip
+    assert (
+        train_main(
+            tiny(
+                tmp_path,
+                "--config",
+                "baseline",
+                "--max-steps",
+                "2",
+                "--init-from",
+                str(tmp_path / "first"),
+                photos=photos,
+                out="second",
+            )
+        )
+        == 0
+    )
     source, start = load(tmp_path / "first" / "last.pt")["ema"], load(tmp_path / "second" / "start.pt")
     assert start["step"] == 0
     for key, value in source.items():
@@ -457,8 +556,10 @@ def test_a_run_from_other_weights_keeps_its_start_to_average_with_its_end(tmp_pa
 
 
 def test_the_least_colourful_photos_are_left_out_stably():
-    photos = [data.Photo(Path(f"{key}.png"), key, "g", chroma=chroma)
-              for key, chroma in [("a", 9.0), ("b", 2.5), ("c", 30.0), ("d", 2.5), ("e", 14.0)]]  # fmt: skip
+    photos = [
+        data.Photo(Path(f"{key}.png"), key, "g", chroma=chroma)
+        for key, chroma in [("a", 9.0), ("b", 2.5), ("c", 30.0), ("d", 2.5), ("e", 14.0)]
+    ]
     assert [p.key for p in data.without_least_colorful(photos, 0.4)] == ["a", "c", "e"]
     assert data.without_least_colorful(photos, 0.1) == photos, "a share under one photo leaves them all"
 
@@ -498,10 +599,15 @@ def test_a_checkpoint_never_writes_through_a_link_nor_leaves_a_file_when_the_dis
 
 @pytest.mark.parametrize(
     ("settings", "message"),
-    [({"lr": None}, "lr cannot be null"), ({"batch_size": "2"}, "batch_size must be a whole number"),
-     ({"seed": "x"}, "seed must be a whole number"), ({"device": "tpu"}, "device 'tpu': choose one of"),
-     ({"amp": "fp8"}, "amp 'fp8'"), ({"gan": 1}, "gan must be true or false")],
-)  # fmt: skip
+    [
+        ({"lr": None}, "lr cannot be null"),
+        ({"batch_size": "2"}, "batch_size must be a whole number"),
+        ({"seed": "x"}, "seed must be a whole number"),
+        ({"device": "tpu"}, "device 'tpu': choose one of"),
+        ({"amp": "fp8"}, "amp 'fp8'"),
+        ({"gan": 1}, "gan must be true or false"),
+    ],
+)
 def test_a_settings_file_is_checked_like_the_command_line(tmp_path, capsys, settings, message):
     (tmp_path / "s.json").write_text(json.dumps(settings))
     with pytest.raises(SystemExit) as stop:
@@ -593,3 +699,62 @@ def test_every_recipe_stage_reads_as_settings(recipe):
 
     settings = read_settings(recipe)
     assert settings["data"] and settings["preset"].startswith("fusion")
+
+
+def test_a_missing_val_split_file_is_refused_not_created(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from tests.tiny_runs import tiny
+    from training.trainer.train import main as train_main
+
+    typo = tmp_path / "typo.txt"
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2", "--val-split", str(typo))) == 1
+    assert not typo.exists() and not (tmp_path / "run" / "last.pt").exists()
+    assert "--val-split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--batch-size", "0"], "--batch-size 0"),
+        (["--image-size", "0"], "--image-size 0"),
+        (["--log-every", "0"], "--log-every 0"),
+        (["--lr", "nan"], "--lr nan: give a number"),
+        (["--max-steps", "0"], "--max-steps 0"),
+    ],
+)
+def test_training_settings_no_run_can_use_are_refused(tmp_path, capsys, extra, message):
+    pytest.importorskip("torch")
+    from tests.tiny_runs import tiny
+    from training.trainer.train import main as train_main
+
+    with pytest.raises(SystemExit) as stop:
+        train_main(tiny(tmp_path, "--config", "baseline", *extra))
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_into_an_existing_file_is_refused(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from tests.tiny_runs import tiny
+    from training.trainer.train import main as train_main
+
+    (tmp_path / "notes.txt").write_text("keep me")
+    argv = tiny(tmp_path, "--config", "baseline")
+    argv[argv.index("--out") + 1] = str(tmp_path / "notes.txt")
+    with pytest.raises(SystemExit):
+        train_main(argv)
+    assert "is a file" in capsys.readouterr().err and (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_a_resume_refuses_settings_it_cannot_change(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from tests.tiny_runs import tiny
+    from training.trainer.train import main as train_main
+
+    assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
+    capsys.readouterr()
+    out = str(tmp_path / "run")
+    assert train_main(["--out", out, "--resume", "--preset", "intermediate"]) == 1
+    error = capsys.readouterr().err
+    assert "--preset intermediate (this run has baseline)" in error and "--init-from" in error
+    assert train_main(["--out", out, "--resume", "--max-steps", "3", "--preset", "baseline"]) == 0, "same is fine"

@@ -14,8 +14,15 @@ from gimp_plugin.worker import serve as worker
 
 def request(pixels: np.ndarray, model_path, **extra) -> bytes:
     height, width = pixels.shape[:2]
-    header = {"protocol": 1, "width": width, "height": height, "channels": 1 if pixels.ndim == 2 else pixels.shape[2],
-              "format": "u8", "model": str(model_path), **extra}  # fmt: skip
+    header = {
+        "protocol": 1,
+        "width": width,
+        "height": height,
+        "channels": 1 if pixels.ndim == 2 else pixels.shape[2],
+        "format": "u8",
+        "model": str(model_path),
+        **extra,
+    }
     return json.dumps(header).encode() + b"\n" + pixels.tobytes()
 
 
@@ -127,9 +134,12 @@ def _answer(raw: bytes) -> dict:
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [({"protocol": True}, "protocol True not understood"), ({"channels": 0}, "channels (1 to 4)"),
-     ({"hints": {"width": 4, "height": 4, "channels": 1, "format": "u8", "offset": [1, 1]}}, "needs an alpha")],
-)  # fmt: skip
+    [
+        ({"protocol": True}, "protocol True not understood"),
+        ({"channels": 0}, "channels (1 to 4)"),
+        ({"hints": {"width": 4, "height": 4, "channels": 1, "format": "u8", "offset": [1, 1]}}, "needs an alpha"),
+    ],
+)
 def test_a_request_the_protocol_does_not_name_is_refused_in_words(model_path, extra, message):
     pixels = np.full((4, 4), 128, np.uint8)
     raw = request(pixels, model_path, **extra) + np.zeros(16, np.uint8).tobytes()

@@ -247,8 +247,9 @@ def folder_weights(photos: list[Photo], power: float = 0.5, shares: dict[str, fl
     sizes = Counter(photo.group for photo in photos)
     unknown = sorted(set(shares) - set(sizes))
     if unknown:
-        raise TrainingError(f"--folder-share names {', '.join(unknown)}, not among the training folders "
-                            f"({', '.join(sorted(sizes))})")  # fmt: skip
+        raise TrainingError(
+            f"--folder-share names {', '.join(unknown)}, not among the training folders ({', '.join(sorted(sizes))})"
+        )
     rest = {group: size**power for group, size in sizes.items() if group not in shares}
     left = 1.0 - sum(shares.values())
     if rest and left <= 0:
@@ -365,9 +366,11 @@ def draw_hints(
     columns = lefts[..., None, None] + offsets[None, :]  # [N, P, 1, 5]
     inside = (  # the patch's own pixels, clipped to the image: [N, P, 5, 5]
         used[..., None, None]
-        & (offsets[:, None] < sizes[..., None, None]) & (offsets[None, :] < sizes[..., None, None])
-        & (rows < height) & (columns < width)
-    )  # fmt: skip
+        & (offsets[:, None] < sizes[..., None, None])
+        & (offsets[None, :] < sizes[..., None, None])
+        & (rows < height)
+        & (columns < width)
+    )
     samples = torch.arange(batch)[:, None, None, None]
     pixel = ((samples * height + rows.clamp(max=height - 1)) * width + columns.clamp(max=width - 1)).to(ab.device)
     inside = inside.to(ab.device)
@@ -422,5 +425,6 @@ def dense_dots(ab: torch.Tensor, chosen: torch.Tensor, generator: torch.Generato
     mask[:, 0, : rows * DENSE_CELL, : columns * DENSE_CELL] = spread * tiled
     colors = torch.zeros_like(ab)
     colors[:, :, : rows * DENSE_CELL, : columns * DENSE_CELL] = means.repeat_interleave(
-        DENSE_CELL, 2).repeat_interleave(DENSE_CELL, 3)  # fmt: skip
+        DENSE_CELL, 2
+    ).repeat_interleave(DENSE_CELL, 3)
     return colors * mask, mask

@@ -68,13 +68,16 @@ def colorfulness_ratio(model_cf: np.ndarray, truth_cf: np.ndarray) -> float:
 def load_photos(data: list[Path], split: Path | None, max_side: int | None = None) -> Photos:
     files = selected_photos(data, split, None)
     if not files:
-        raise TrainingError("no photos to calibrate on" + (f" (none of {split} is under the --data folders)"
-                                                           if split else ""))  # fmt: skip
+        raise TrainingError(
+            "no photos to calibrate on" + (f" (none of {split} is under the --data folders)" if split else "")
+        )
     paths = [path for path, _key, _group in files]
     truth_cf = np.array([colorfulness(load_rgb(path, max_side)) for path in tqdm(paths, desc="Reading", leave=False)])
     if truth_cf.mean() < MIN_TRUTH_CF:
-        raise TrainingError(f"the {len(paths)} photos are gray (mean colourfulness {truth_cf.mean():.2f}): there is "
-                            "no colour to calibrate against; give colour photos")  # fmt: skip
+        raise TrainingError(
+            f"the {len(paths)} photos are gray (mean colourfulness {truth_cf.mean():.2f}): there is "
+            "no colour to calibrate against; give colour photos"
+        )
     return Photos(paths, max_side, truth_cf)
 
 
@@ -96,8 +99,10 @@ def find_saturation(read, target: float, tolerance: float = 0.002) -> list[Readi
     readings = [read(saturation) for saturation in FIRST_SATURATIONS]
     while abs(readings[-1].colorfulness_ratio - target) > tolerance:
         if len(readings) >= MAX_ROUNDS:
-            raise TrainingError(f"the colorfulness ratio did not settle at {target} within {MAX_ROUNDS} readings "
-                                f"(last {readings[-1].colorfulness_ratio:.3f})")  # fmt: skip
+            raise TrainingError(
+                f"the colorfulness ratio did not settle at {target} within {MAX_ROUNDS} readings "
+                f"(last {readings[-1].colorfulness_ratio:.3f})"
+            )
         before, last = readings[-2], readings[-1]
         slope = (last.colorfulness_ratio - before.colorfulness_ratio) / (last.saturation - before.saturation)
         if not slope > 0:
@@ -115,14 +120,16 @@ def saturation_for(readings: list[Reading], truth_cf: np.ndarray, target: float,
     return float((target - intercept) / slope) if slope > 0 else float("nan")
 
 
-def bootstrap_saturations(readings: list[Reading], truth_cf: np.ndarray, target: float, draws: int = 2000,
-                          seed: int = 0) -> np.ndarray:  # fmt: skip
+def bootstrap_saturations(
+    readings: list[Reading], truth_cf: np.ndarray, target: float, draws: int = 2000, seed: int = 0
+) -> np.ndarray:
     """The calibrated saturation of ``draws`` resamples of the photos (with replacement): how much the answer
     hangs on which photos were drawn."""
     generator = np.random.default_rng(seed)
     count = len(truth_cf)
-    return np.array([saturation_for(readings, truth_cf, target, generator.integers(0, count, count))
-                     for _ in range(draws)])  # fmt: skip
+    return np.array(
+        [saturation_for(readings, truth_cf, target, generator.integers(0, count, count)) for _ in range(draws)]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,11 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, required=True, help="ONNX model, as colorize-export wrote it")
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of held-out color photos")
     parser.add_argument("--split", type=Path, help="calibrate only on the photos this split file lists")
-    parser.add_argument("--target", type=float, default=0.8,
-                        help="share of the truth's colorfulness to reach (default 0.8: the gate's bar)")  # fmt: skip
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=0.8,
+        help="share of the truth's colorfulness to reach (default 0.8: the gate's bar)",
+    )
     parser.add_argument("--render-size", type=arguments.render_size, help="render size (default: the model's)")
-    parser.add_argument("--max-side", type=arguments.whole_number(8), help="shrink photos so their shorter side is "
-                        "at most this (default: their own size)")  # fmt: skip
+    parser.add_argument(
+        "--max-side",
+        type=arguments.whole_number(8),
+        help="shrink photos so their shorter side is at most this (default: their own size)",
+    )
     parser.add_argument("--threads", type=arguments.threads, help="CPU threads (default: all cores)")
     return parser
 
@@ -152,14 +166,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"colorize-calibrate: {error}", file=sys.stderr)
         return 1
     for reading in readings:
-        print(f"saturation {reading.saturation:.4f}: colorfulness {reading.colorfulness_ratio:.4f} x truth, "
-              f"PSNR {reading.psnr:.2f} dB")  # fmt: skip
+        print(
+            f"saturation {reading.saturation:.4f}: colorfulness {reading.colorfulness_ratio:.4f} x truth, "
+            f"PSNR {reading.psnr:.2f} dB"
+        )
     file_gain = chroma_gain(model.info.trained_on or "")
     gain = round(file_gain * readings[-1].saturation, 2)
     resampled = bootstrap_saturations(readings, photos.truth_colorfulness, args.target)
     low, high = file_gain * np.nanpercentile(resampled, (5, 95))
-    print(f"{len(photos.paths)} photos; the file's gain {file_gain:g}: export with --chroma-gain {gain:g} "
-          f"(5-95 % of photo resamples: {low:.2f} to {high:.2f})")  # fmt: skip
+    print(
+        f"{len(photos.paths)} photos; the file's gain {file_gain:g}: export with --chroma-gain {gain:g} "
+        f"(5-95 % of photo resamples: {low:.2f} to {high:.2f})"
+    )
     return 0
 
 

@@ -240,19 +240,29 @@ def _reference_summary(items: list[dict]) -> dict:
     def mean(key: str) -> float:
         return float(np.mean([item[key] for item in items]))
 
-    return {"psnr": mean("psnr"), "auc": mean("auc"), "gain": float(np.mean(gains)), "worst": float(min(gains)),
-            "share": mean("share"), "count": len(items)}  # fmt: skip
+    return {
+        "psnr": mean("psnr"),
+        "auc": mean("auc"),
+        "gain": float(np.mean(gains)),
+        "worst": float(min(gains)),
+        "share": mean("share"),
+        "count": len(items),
+    }
 
 
 def reference_table(cases: dict[str, dict], overall: dict) -> str:
     """Per reference case: PSNR and AuC beside the automatic result, the worst photo, the share of cells matched."""
-    lines = ["| reference | PSNR | gain over automatic | worst photo | AuC | AuC gain | cells matched |",
-             "|---|---|---|---|---|---|---|",
-             f"| none (automatic) | {overall['model_psnr']:.2f} | | | {overall['model_auc']:.4f} | | |"]  # fmt: skip
+    lines = [
+        "| reference | PSNR | gain over automatic | worst photo | AuC | AuC gain | cells matched |",
+        "|---|---|---|---|---|---|---|",
+        f"| none (automatic) | {overall['model_psnr']:.2f} | | | {overall['model_auc']:.4f} | | |",
+    ]
     for case, stats in cases.items():
         auc_gain = stats["auc"] - overall["model_auc"]
-        lines.append(f"| {case} | {stats['psnr']:.2f} | {stats['gain']:+.2f} | {stats['worst']:+.2f} | "
-                     f"{stats['auc']:.4f} | {auc_gain:+.4f} | {stats['share']:.1%} |")  # fmt: skip
+        lines.append(
+            f"| {case} | {stats['psnr']:.2f} | {stats['gain']:+.2f} | {stats['worst']:+.2f} | "
+            f"{stats['auc']:.4f} | {auc_gain:+.4f} | {stats['share']:.1%} |"
+        )
     return "\n".join(lines)
 
 
@@ -292,8 +302,14 @@ def evaluate(args: argparse.Namespace) -> dict:
         if args.reference_cases:
             for case in args.reference_cases:
                 result_with, share = _with_reference(case, truth, gray, model, args, path, group, by_group)
-                referenced[case].append({"psnr": psnr(result_with, truth), "auc": ab_auc(result_with, truth),
-                                         "share": share, "automatic": row["model_psnr"]})  # fmt: skip
+                referenced[case].append(
+                    {
+                        "psnr": psnr(result_with, truth),
+                        "auc": ab_auc(result_with, truth),
+                        "share": share,
+                        "automatic": row["model_psnr"],
+                    }
+                )
         if args.placement:
             placer = Placer(gray, truth, model, args.render_size, seed=index)
             for placement, count in ((p, c) for p in args.placement for c in args.placement_counts):
@@ -318,7 +334,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         "skipped": skipped,
         "placement_psnr": {
             name: {str(k): float(np.mean(v)) for k, v in sorted(by_count.items())} for name, by_count in placed.items()
-        },  # fmt: skip
+        },
     }
     report["markdown"] = markdown_table(report["overall"], report["groups"]) + "\n\n" + TABLE_LEGEND
     if placed:
@@ -346,26 +362,53 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, nargs="+", required=True, help="folders of color photos")
     parser.add_argument("--split", type=Path, help="evaluate only the photos listed in this split file")
     parser.add_argument("--report", type=Path, help="folder for metrics.md, metrics.json and contact_sheet.png")
-    parser.add_argument("--hints", type=arguments.whole_number(0, 10_000), nargs="*", default=[],
-                        help="hint counts to sweep, e.g. 0 1 2 5 10 20 50")  # fmt: skip
-    parser.add_argument("--placement", nargs="+", choices=PLACEMENTS, default=[],
-                        help="simulate a user who puts the truth's color at hint points placed at random, at the "
-                        "suggested points, or where an oracle that knows the true error would")  # fmt: skip
-    parser.add_argument("--reference-cases", nargs="+", choices=CASES, default=[],
-                        help="colorize each photo with a reference: the same scene framed otherwise, another photo "
-                        "of its folder, or a photo of another folder (needs a contract-2 model)")  # fmt: skip
-    parser.add_argument("--placement-counts", type=arguments.whole_number(1, 10_000), nargs="+",
-                        default=[1, 3, 5, 10, 20],
-                        help="hint counts for --placement (default: 1 3 5 10 20)")  # fmt: skip
+    parser.add_argument(
+        "--hints",
+        type=arguments.whole_number(0, 10_000),
+        nargs="*",
+        default=[],
+        help="hint counts to sweep, e.g. 0 1 2 5 10 20 50",
+    )
+    parser.add_argument(
+        "--placement",
+        nargs="+",
+        choices=PLACEMENTS,
+        default=[],
+        help="simulate a user who puts the truth's color at hint points placed at random, at the "
+        "suggested points, or where an oracle that knows the true error would",
+    )
+    parser.add_argument(
+        "--reference-cases",
+        nargs="+",
+        choices=CASES,
+        default=[],
+        help="colorize each photo with a reference: the same scene framed otherwise, another photo "
+        "of its folder, or a photo of another folder (needs a contract-2 model)",
+    )
+    parser.add_argument(
+        "--placement-counts",
+        type=arguments.whole_number(1, 10_000),
+        nargs="+",
+        default=[1, 3, 5, 10, 20],
+        help="hint counts for --placement (default: 1 3 5 10 20)",
+    )
     parser.add_argument("--render-size", type=arguments.render_size, help="render size (default: the model's)")
-    parser.add_argument("--saturation", type=arguments.saturation, default=1.0,
-                        help="the runtime's saturation factor (default: 1)")  # fmt: skip
-    parser.add_argument("--max-side", type=arguments.whole_number(8),
-                        help="shrink photos so their shorter side is at most this (default: own size)")  # fmt: skip
+    parser.add_argument(
+        "--saturation", type=arguments.saturation, default=1.0, help="the runtime's saturation factor (default: 1)"
+    )
+    parser.add_argument(
+        "--max-side",
+        type=arguments.whole_number(8),
+        help="shrink photos so their shorter side is at most this (default: own size)",
+    )
     parser.add_argument("--limit", type=arguments.whole_number(1), help="evaluate at most this many photos")
     parser.add_argument("--threads", type=arguments.threads, help="CPU threads (default: all cores)")
-    parser.add_argument("--sheet-rows", type=arguments.whole_number(1, 1000), default=12,
-                        help="photos in the --report contact sheet (default: 12)")  # fmt: skip
+    parser.add_argument(
+        "--sheet-rows",
+        type=arguments.whole_number(1, 1000),
+        default=12,
+        help="photos in the --report contact sheet (default: 12)",
+    )
     return parser
 
 

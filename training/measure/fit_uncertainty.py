@@ -29,8 +29,15 @@ from training.measure.evaluate import to_gray
 def features(analysis: uncertainty.Analysis, distance: np.ndarray) -> np.ndarray:
     """[pixels, 7]: the terms of ERROR_FIT, in its order."""
     level = analysis.lightness / 100
-    terms = [np.ones_like(distance), distance, np.sqrt(distance), np.hypot(*analysis.ab), level, level**2,
-             uncertainty.local_variation(analysis.lightness)]  # fmt: skip
+    terms = [
+        np.ones_like(distance),
+        distance,
+        np.sqrt(distance),
+        np.hypot(*analysis.ab),
+        level,
+        level**2,
+        uncertainty.local_variation(analysis.lightness),
+    ]
     return np.stack(terms, axis=-1).reshape(-1, len(terms))
 
 
@@ -59,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     x, y = np.concatenate(inputs), np.concatenate(targets)
     weights, *_ = np.linalg.lstsq(x, y, rcond=None)
     print(f"{len(files)} photos, {len(y)} pixels")
-    print(f"correlation with the true error: mirror distance {np.corrcoef(x[:, 1], y)[0, 1]:.3f}, "
-          f"the fit {np.corrcoef(x @ weights, y)[0, 1]:.3f}")  # fmt: skip
+    print(
+        f"correlation with the true error: mirror distance {np.corrcoef(x[:, 1], y)[0, 1]:.3f}, "
+        f"the fit {np.corrcoef(x @ weights, y)[0, 1]:.3f}"
+    )
     print("ERROR_FIT = (" + ", ".join(f"{w:.4g}" for w in weights) + ")")
     return 0
 

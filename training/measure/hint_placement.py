@@ -44,8 +44,10 @@ class Placer:
         if placement == "random":  # the hint sweep's own random dots (colorize-eval --hints), same seed
             generator = np.random.default_rng(self.seed)
             height, width = self.truth_lab.shape[:2]
-            corners = [(generator.integers(0, max(1, height - PATCH)), generator.integers(0, max(1, width - PATCH)))
-                       for _ in range(count)]  # fmt: skip
+            corners = [
+                (generator.integers(0, max(1, height - PATCH)), generator.integers(0, max(1, width - PATCH)))
+                for _ in range(count)
+            ]
             points = [(int(top) + PATCH // 2, int(left) + PATCH // 2) for top, left in corners]
         else:
             target = self.error if placement == "oracle" else None

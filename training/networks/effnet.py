@@ -13,8 +13,15 @@ import torch
 from torch import nn
 
 # (expand ratio, kernel, stride, output channels, repeats) per stage, from the EfficientNet-Lite0 definition.
-STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
-          (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]  # fmt: skip
+STAGES = [
+    (1, 3, 1, 16, 1),
+    (6, 3, 2, 24, 2),
+    (6, 5, 2, 40, 2),
+    (6, 3, 2, 80, 3),
+    (6, 5, 1, 112, 3),
+    (6, 5, 2, 192, 4),
+    (6, 3, 1, 320, 1),
+]
 STEM_CHANNELS, HEAD_CHANNELS = 32, 1280
 # The stages whose last block's output is a U-Net skip: strides 2, 4, 8, 16 and 32.
 SKIP_STAGES = (0, 1, 2, 4, 6)

@@ -28,9 +28,12 @@ class PlainColorNet(nn.Module):
     def __init__(self, width: int = 32):
         super().__init__()
         self.body = nn.Sequential(
-            ConvBNReLU(4, width), ConvBNReLU(width, width, dilation=2), ConvBNReLU(width, width, dilation=4),
-            ConvBNReLU(width, width), nn.Conv2d(width, 2, 3, padding=1),
-        )  # fmt: skip
+            ConvBNReLU(4, width),
+            ConvBNReLU(width, width, dilation=2),
+            ConvBNReLU(width, width, dilation=4),
+            ConvBNReLU(width, width),
+            nn.Conv2d(width, 2, 3, padding=1),
+        )
 
     def forward(self, lightness, hint_ab, hint_mask):
         luma, hints = normalise_inputs(lightness, hint_ab, hint_mask)
@@ -242,12 +245,16 @@ class PatchDiscriminator(nn.Module):
             return spectral_norm(nn.Conv2d(i, o, 4, stride, 1))
 
         self.body = nn.Sequential(
-            conv(3, width, 2), nn.LeakyReLU(0.2, True),
-            conv(width, width * 2, 2), nn.LeakyReLU(0.2, True),
-            conv(width * 2, width * 4, 2), nn.LeakyReLU(0.2, True),
-            conv(width * 4, width * 4, 1), nn.LeakyReLU(0.2, True),
+            conv(3, width, 2),
+            nn.LeakyReLU(0.2, True),
+            conv(width, width * 2, 2),
+            nn.LeakyReLU(0.2, True),
+            conv(width * 2, width * 4, 2),
+            nn.LeakyReLU(0.2, True),
+            conv(width * 4, width * 4, 1),
+            nn.LeakyReLU(0.2, True),
             conv(width * 4, 1, 1),
-        )  # fmt: skip
+        )
 
     def forward(self, lightness: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([lightness / 50.0 - 1.0, ab / AB_SCALE], dim=1))
@@ -306,8 +313,13 @@ def _fusion_effnet(pretrained: bool, classifier_weights: str | None, ab_bins: bo
     from training.networks import effnet
 
     classifier = pretrained_efficientnet_lite0(classifier_weights) if pretrained else EfficientNetLite0()
-    return FusionUNet(classifier, effnet.IMAGENET_CLASSIFIER_SIZE, effnet.HEAD_CHANNELS, pretrained_encoder=pretrained,
-                      ab_bins=ab_bins)  # fmt: skip
+    return FusionUNet(
+        classifier,
+        effnet.IMAGENET_CLASSIFIER_SIZE,
+        effnet.HEAD_CHANNELS,
+        pretrained_encoder=pretrained,
+        ab_bins=ab_bins,
+    )
 
 
 def _fusion_irv2(pretrained: bool, classifier_weights: str | None) -> nn.Module:

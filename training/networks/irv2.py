@@ -82,20 +82,27 @@ class Residual(nn.Module):
 
 
 def block35() -> Residual:
-    branches = [BasicConv2d(320, 32, 1), _chain((320, 32, 1), (32, 32, 3, 1, 1)),
-                _chain((320, 32, 1), (32, 48, 3, 1, 1), (48, 64, 3, 1, 1))]  # fmt: skip
+    branches = [
+        BasicConv2d(320, 32, 1),
+        _chain((320, 32, 1), (32, 32, 3, 1, 1)),
+        _chain((320, 32, 1), (32, 48, 3, 1, 1), (48, 64, 3, 1, 1)),
+    ]
     return Residual(320, branches, 128, 0.17)
 
 
 def block17() -> Residual:
-    branches = [BasicConv2d(1088, 192, 1), _chain((1088, 128, 1), (128, 160, (1, 7), 1, (0, 3)),
-                                                  (160, 192, (7, 1), 1, (3, 0)))]  # fmt: skip
+    branches = [
+        BasicConv2d(1088, 192, 1),
+        _chain((1088, 128, 1), (128, 160, (1, 7), 1, (0, 3)), (160, 192, (7, 1), 1, (3, 0))),
+    ]
     return Residual(1088, branches, 384, 0.10)
 
 
 def block8(scale: float = 0.20, relu: bool = True) -> Residual:
-    branches = [BasicConv2d(2080, 192, 1), _chain((2080, 192, 1), (192, 224, (1, 3), 1, (0, 1)),
-                                                  (224, 256, (3, 1), 1, (1, 0)))]  # fmt: skip
+    branches = [
+        BasicConv2d(2080, 192, 1),
+        _chain((2080, 192, 1), (192, 224, (1, 3), 1, (0, 1)), (224, 256, (3, 1), 1, (1, 0))),
+    ]
     return Residual(2080, branches, 448, scale, relu)
 
 

@@ -28,8 +28,9 @@ def with_features(model: onnx.ModelProto) -> onnx.ModelProto:
     if any(output.name == contract.OUTPUT_FEATURES for output in model.graph.output):
         raise SystemExit("the model already has a features output")
     model.graph.node.append(helper.make_node("Identity", [node.input[1]], [contract.OUTPUT_FEATURES]))
-    model.graph.output.append(helper.make_tensor_value_info(contract.OUTPUT_FEATURES, TensorProto.FLOAT,
-                                                            ["N", "C", "h", "w"]))  # fmt: skip
+    model.graph.output.append(
+        helper.make_tensor_value_info(contract.OUTPUT_FEATURES, TensorProto.FLOAT, ["N", "C", "h", "w"])
+    )
     props = {entry.key: entry.value for entry in model.metadata_props}
     props.update({contract.KEY_CONTRACT: contract.CONTRACT_VERSION, contract.KEY_FEATURE_STRIDE: str(FEATURE_STRIDE)})
     del model.metadata_props[:]

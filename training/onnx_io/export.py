@@ -86,9 +86,13 @@ def inherited_render_size(config: dict) -> int | None:
 
 
 def model_info(
-    config: dict, generator: nn.Module, render_size: int | None, trained_on: str | None, chroma_gain: float = 1.0,
+    config: dict,
+    generator: nn.Module,
+    render_size: int | None,
+    trained_on: str | None,
+    chroma_gain: float = 1.0,
     mirror_average: bool = False,
-) -> contract.ModelInfo:  # fmt: skip
+) -> contract.ModelInfo:
     photos = trained_on or f"{', '.join(Path(p).name for p in config['data'])}; {config['step']} steps"
     bins = ab_bins_of(generator)
     photos = with_notes(photos, chroma_gain, mirror_average, None if bins is None else bins.temperature)
@@ -119,9 +123,16 @@ def export_onnx(generator: nn.Module, info: contract.ModelInfo, path: Path) -> N
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(
-            generator, example, str(path), input_names=list(contract.INPUT_CHANNELS), output_names=outputs,
-            dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True, dynamo=False,
-        )  # fmt: skip
+            generator,
+            example,
+            str(path),
+            input_names=list(contract.INPUT_CHANNELS),
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
     model = onnx.load(str(path))
     for key, value in info.to_metadata().items():
         entry = model.metadata_props.add()
@@ -190,8 +201,10 @@ def write_model(
             half = check_parity(reference, partial, info.size_multiple, real_lightness)
             worst = max(delta for _, delta in half)
             if not worst < HALF_WEIGHTS_TOLERANCE:
-                raise TrainingError(f"float16 weights move ab by {worst:.3g} (limit {HALF_WEIGHTS_TOLERANCE}); "
-                                    "export with --float32-weights")  # fmt: skip
+                raise TrainingError(
+                    f"float16 weights move ab by {worst:.3g} (limit {HALF_WEIGHTS_TOLERANCE}); "
+                    "export with --float32-weights"
+                )
             results = [(f"{name}, float16 weights", delta) for name, delta in half]
     except BaseException:
         partial.unlink(missing_ok=True)
@@ -216,12 +229,15 @@ def _real_lightness(folder: Path | None, count: int = 2) -> list[np.ndarray]:
         try:
             pixels = load_rgb(path, 256)
         except Exception as error:  # any decoder failure: this photo cannot check parity, another may
-            print(f"colorize-export: note: --parity-photos: passed over {path} (cannot read it: {error})",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"colorize-export: note: --parity-photos: passed over {path} (cannot read it: {error})", file=sys.stderr
+            )
             continue
         if min(pixels.shape[:2]) < MIN_PARITY_SIDE:
-            print(f"colorize-export: note: --parity-photos: passed over {path} (smaller than {MIN_PARITY_SIDE} px)",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"colorize-export: note: --parity-photos: passed over {path} (smaller than {MIN_PARITY_SIDE} px)",
+                file=sys.stderr,
+            )
             continue
         found.append(color.rgb_to_lightness(pixels.astype(np.float32) / 255))
         if len(found) == count:
@@ -270,29 +286,45 @@ def _load_source(args: argparse.Namespace) -> tuple[nn.Module, dict, str | None,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="colorize-export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", type=Path,
-                        help="run folder (uses last.pt), checkpoint file, or an exported .onnx model ('shipped': "
-                             "the default one) to export again with another --chroma-gain or --temperature (the "
-                             "file's gain is replaced, not multiplied)")  # fmt: skip
+    parser.add_argument(
+        "run",
+        type=Path,
+        help="run folder (uses last.pt), checkpoint file, or an exported .onnx model ('shipped': "
+        "the default one) to export again with another --chroma-gain or --temperature (the "
+        "file's gain is replaced, not multiplied)",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="ONNX file to write")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    parser.add_argument("--render-size", type=_render_size,
-                        help="default render size written to the metadata (default: that of the model the run "
-                             f"started from with --init-from, else {DEFAULT_RENDER_SIZE})")  # fmt: skip
+    parser.add_argument(
+        "--render-size",
+        type=_render_size,
+        help="default render size written to the metadata (default: that of the model the run "
+        f"started from with --init-from, else {DEFAULT_RENDER_SIZE})",
+    )
     parser.add_argument("--trained-on", help="one line for the model card (default: data folders and steps)")
     parser.add_argument("--parity-photos", type=Path, help="folder of photos to include in the parity check")
-    parser.add_argument("--float32-weights", action="store_true",
-                        help="store the weights in float32 (twice the size; the default float16 storage computes "
-                             "in float32 all the same)")  # fmt: skip
+    parser.add_argument(
+        "--float32-weights",
+        action="store_true",
+        help="store the weights in float32 (twice the size; the default float16 storage computes "
+        "in float32 all the same)",
+    )
     parser.add_argument("--weights", choices=("ema", "raw"), default="ema", help="EMA (default) or raw weights")
-    parser.add_argument("--chroma-gain", type=float, default=1.0,
-                        help="scale the predicted ab (default 1.0: as trained). A run that started from the shipped "
-                        "model trained without its gain (1.17): give a gain again, or the export is paler; "
-                        "colorize-calibrate reads one off held-out photos")  # fmt: skip
-    parser.add_argument("--temperature", type=float,
-                        help="a bins model's annealing temperature (default: the run's --bins-temperature, "
-                             f"{ab_bins.DEFAULT_TEMPERATURE:g} unless set; lower leans towards the likeliest colour, "
-                             "1 is the mean of the distribution)")  # fmt: skip
+    parser.add_argument(
+        "--chroma-gain",
+        type=float,
+        default=1.0,
+        help="scale the predicted ab (default 1.0: as trained). A run that started from the shipped "
+        "model trained without its gain (1.17): give a gain again, or the export is paler; "
+        "colorize-calibrate reads one off held-out photos",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        help="a bins model's annealing temperature (default: the run's --bins-temperature, "
+        f"{ab_bins.DEFAULT_TEMPERATURE:g} unless set; lower leans towards the likeliest colour, "
+        "1 is the mean of the distribution)",
+    )
     parser.add_argument(
         "--mirror-average",
         action="store_true",
@@ -316,8 +348,9 @@ def main(argv: list[str] | None = None) -> int:
         exported = fold_batch_norms(copy.deepcopy(reference))
         info = model_info(config, exported, args.render_size, trained_on, args.chroma_gain, mirror_average)
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        results, partial = write_model(reference, exported, info, args.output, not args.float32_weights,
-                                       _real_lightness(args.parity_photos))  # fmt: skip
+        results, partial = write_model(
+            reference, exported, info, args.output, not args.float32_weights, _real_lightness(args.parity_photos)
+        )
         for name, delta in results:
             print(f"parity {name}: max |delta ab| = {delta:.2e}")
         try:

@@ -59,8 +59,9 @@ def read(path: Path, role: str = "--init-from") -> tuple[contract.ModelInfo, dic
 def preset_of(info: contract.ModelInfo) -> str:
     presets = {spec.arch: name for name, spec in PRESETS.items()}
     if info.arch not in presets:
-        raise TrainingError(f"model architecture {info.arch!r} is not one colorize-train builds "
-                            f"({', '.join(sorted(presets))})")  # fmt: skip
+        raise TrainingError(
+            f"model architecture {info.arch!r} is not one colorize-train builds ({', '.join(sorted(presets))})"
+        )
     return presets[info.arch]
 
 

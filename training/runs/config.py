@@ -16,9 +16,14 @@ from training.common.errors import TrainingError
 from training.networks.generators import PRESETS
 from training.networks.losses import CHROMA_LOSSES, SHORTFALL_TERMS
 
-CHOICES = {"chroma_loss": list(CHROMA_LOSSES), "colorfulness_form": list(SHORTFALL_TERMS),
-           "amp": ["none", "bf16", "fp16"], "device": ["auto", "cpu", "cuda"], "preset": list(PRESETS),
-           "encoder_batch_norm": ["batch", "frozen"]}  # fmt: skip
+CHOICES = {
+    "chroma_loss": list(CHROMA_LOSSES),
+    "colorfulness_form": list(SHORTFALL_TERMS),
+    "amp": ["none", "bf16", "fp16"],
+    "device": ["auto", "cpu", "cuda"],
+    "preset": list(PRESETS),
+    "encoder_batch_norm": ["batch", "frozen"],
+}
 DESCRIPTION = "Train a colorization generator (optionally as a GAN, NoGAN schedule) on folders of photos."
 LEGACY_NAMES = {"config": "preset"}  # settings renamed since: old checkpoints and config files still load
 
@@ -159,12 +164,19 @@ def read_settings(path: Path) -> dict:
     problems = [problem for name, value in renamed.items() if (problem := _type_problem(name, value))]
     if problems:
         raise TrainingError(f"--settings {path}: {'; '.join(problems)}")
-    return {name: float(value) if value is not None and _annotation(name)[0] == "float" else value
-            for name, value in renamed.items()}  # fmt: skip
+    return {
+        name: float(value) if value is not None and _annotation(name)[0] == "float" else value
+        for name, value in renamed.items()
+    }
 
 
-_KIND_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number", "str": "a text",
-               "list[str]": "a list of texts"}  # fmt: skip
+_KIND_WORDS = {
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "str": "a text",
+    "list[str]": "a list of texts",
+}
 
 
 def _annotation(name: str) -> tuple[str, bool]:
@@ -195,16 +207,25 @@ def _type_problem(name: str, value) -> str | None:
 def _parser(defaults: Config) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="colorize-train", description=DESCRIPTION)
     parser.add_argument("--out", type=Path, required=True, help="run folder: checkpoints, logs, samples, config")
-    parser.add_argument("--settings", type=Path, metavar="FILE.json",
-                        help="settings from a JSON file (a run's config.json, a recipe stage in docs/recipe/); "
-                             "the command line overrides them")  # fmt: skip
+    parser.add_argument(
+        "--settings",
+        type=Path,
+        metavar="FILE.json",
+        help="settings from a JSON file (a run's config.json, a recipe stage in docs/recipe/); "
+        "the command line overrides them",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     parser.add_argument("--data", nargs="+", help=HELP["data"])
     parser.add_argument("--preset", "--config", dest="preset", choices=CHOICES["preset"], help=HELP["preset"])
     parser.add_argument("--gan", action="store_true", default=None, help=HELP["gan"])
     parser.add_argument("--compile", action="store_true", default=None, help=HELP["compile"])
-    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false", default=None,
-                        help="random init instead of ImageNet weights (tests)")  # fmt: skip
+    parser.add_argument(
+        "--no-pretrained",
+        dest="pretrained",
+        action="store_false",
+        default=None,
+        help="random init instead of ImageNet weights (tests)",
+    )
     parser.add_argument("--folder-share", nargs="+", metavar="NAME=FRACTION", help=HELP["folder_share"])
     optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float, "val_count": int}
     for name, value in asdict(defaults).items():
@@ -218,26 +239,63 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
 
 # Settings a resumed run takes from the command line: its length, phases, loss weights and hint density (the
 # schedule then continues from the current step towards the new end), and how it is observed and fed.
-ADJUSTABLE_ON_RESUME = frozenset({
-    "max_steps", "epochs", "critic_steps", "gan_steps", "colorfulness_weight", "gan_weight", "gan_lr",
-    "hint_probability", "hint_max_points", "hint_dense_share", "time_limit", "stop_at_step", "data", "device",
-    "compile", "workers", "log_every", "sample_every", "checkpoint_every",
-})  # fmt: skip
+ADJUSTABLE_ON_RESUME = frozenset(
+    {
+        "max_steps",
+        "epochs",
+        "critic_steps",
+        "gan_steps",
+        "colorfulness_weight",
+        "gan_weight",
+        "gan_lr",
+        "hint_probability",
+        "hint_max_points",
+        "hint_dense_share",
+        "time_limit",
+        "stop_at_step",
+        "data",
+        "device",
+        "compile",
+        "workers",
+        "log_every",
+        "sample_every",
+        "checkpoint_every",
+    }
+)
 # name -> (lowest, highest, whether the lowest is allowed); None: no bound on that side.
 RANGES = {
-    "image_size": (32, 4096, True), "batch_size": (1, None, True), "max_steps": (1, None, True),
-    "epochs": (0, None, False), "lr": (0, 1, False), "weight_decay": (0, 1, True), "critic_steps": (0, None, True),
-    "gan_steps": (0, None, True), "gan_lr": (0, 1, False), "gan_weight": (0, None, True),
-    "colorfulness_weight": (0, None, True), "perceptual_weight": (0, None, True), "hint_probability": (0, 1, True),
-    "hint_max_points": (1, None, True), "hint_dense_share": (0, 1, True), "ema_decay": (0, 1, True),
-    "bins_temperature": (0, 10, False), "bins_rebalance": (0, 1, True), "target_saturation": (0, 4, False),
+    "image_size": (32, 4096, True),
+    "batch_size": (1, None, True),
+    "max_steps": (1, None, True),
+    "epochs": (0, None, False),
+    "lr": (0, 1, False),
+    "weight_decay": (0, 1, True),
+    "critic_steps": (0, None, True),
+    "gan_steps": (0, None, True),
+    "gan_lr": (0, 1, False),
+    "gan_weight": (0, None, True),
+    "colorfulness_weight": (0, None, True),
+    "perceptual_weight": (0, None, True),
+    "hint_probability": (0, 1, True),
+    "hint_max_points": (1, None, True),
+    "hint_dense_share": (0, 1, True),
+    "ema_decay": (0, 1, True),
+    "bins_temperature": (0, 10, False),
+    "bins_rebalance": (0, 1, True),
+    "target_saturation": (0, 4, False),
     "drop_least_colorful": (0, 1, True),
     "val_count": (0, None, True),
-    "cache_side": (0, None, True), "workers": (0, 64, True), "folder_power": (0, 4, True),
-    "crop_min_area": (0, 1, False), "encoder_lr_scale": (0, 10, True), "log_every": (1, None, True),
-    "sample_every": (1, None, True), "checkpoint_every": (1, None, True), "stop_at_step": (1, None, True),
+    "cache_side": (0, None, True),
+    "workers": (0, 64, True),
+    "folder_power": (0, 4, True),
+    "crop_min_area": (0, 1, False),
+    "encoder_lr_scale": (0, 10, True),
+    "log_every": (1, None, True),
+    "sample_every": (1, None, True),
+    "checkpoint_every": (1, None, True),
+    "stop_at_step": (1, None, True),
     "time_limit": (0, None, False),
-}  # fmt: skip
+}
 
 
 def problems_with(config: Config) -> list[str]:
@@ -256,8 +314,10 @@ def problems_with(config: Config) -> list[str]:
     if config.preset.endswith("-bins") and (config.colorfulness_weight or config.perceptual_weight):
         # these terms see the regressed ab, not the annealed mean the model outputs: they would steer nothing real
         # (--gan is allowed: its critic sees the annealed mean)
-        problems.append(f"--preset {config.preset} learns by cross-entropy (and --gan's critic): give "
-                        "--colorfulness-weight 0 and --perceptual-weight 0")  # fmt: skip
+        problems.append(
+            f"--preset {config.preset} learns by cross-entropy (and --gan's critic): give "
+            "--colorfulness-weight 0 and --perceptual-weight 0"
+        )
     if config.bins_rebalance and not config.preset.endswith("-bins"):
         problems.append(f"--bins-rebalance weighs a bins preset's cross-entropy; --preset {config.preset} has none")
     return problems

@@ -62,8 +62,12 @@ def validation_split(photos: list[data.Photo], config: Config, start: Start, out
     if not train:
         raise TrainingError("every photo went to the validation split; add photos or lower --val-count")
     if is_main:
-        log.info("holding out %d of %d photos for validation (%s; --val-count N to choose another number)",
-                 len(validation), len(photos), split_file)  # fmt: skip
+        log.info(
+            "holding out %d of %d photos for validation (%s; --val-count N to choose another number)",
+            len(validation),
+            len(photos),
+            split_file,
+        )
     return train, validation
 
 
@@ -101,8 +105,10 @@ def _from_export(config: Config, path: Path, train_photos: list[data.Photo]) -> 
         log.info("--init-from %s: a %s model; this run uses that preset", path, preset)
         config.preset = preset
     if preset.endswith("-bins") and (config.colorfulness_weight or config.perceptual_weight):
-        log.info("a bins model learns by cross-entropy (and --gan's critic): the colorfulness and perceptual terms "
-                 "are unused")  # fmt: skip
+        log.info(
+            "a bins model learns by cross-entropy (and --gan's critic): the colorfulness and perceptual terms "
+            "are unused"
+        )
     crops = data.ColorCrops(train_photos, config.image_size, config.cache_side, min_area=config.crop_min_area)
     draws = torch.randperm(len(crops), generator=torch.Generator().manual_seed(config.seed))
     size = min(len(crops), config.batch_size)
@@ -140,5 +146,7 @@ def parameter_groups(network: torch.nn.Module, config: Config) -> list[dict]:
     rest = [p for p in network.parameters() if p.requires_grad and id(p) not in encoder]
     if scale == 0:
         return [{"params": rest}]
-    return [{"params": rest}, {"params": [p for p in network.encoder_parameters() if p.requires_grad],
-                               "lr": config.lr * scale}]  # fmt: skip
+    return [
+        {"params": rest},
+        {"params": [p for p in network.encoder_parameters() if p.requires_grad], "lr": config.lr * scale},
+    ]

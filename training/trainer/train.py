@@ -118,9 +118,11 @@ class Trainer:
         self.generator = self.generator.to(device).to(memory_format=torch.channels_last)
         self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
         self.opt_g = torch.optim.AdamW(
-            start.parameter_groups(self.generator, config), lr=config.lr, weight_decay=config.weight_decay,
+            start.parameter_groups(self.generator, config),
+            lr=config.lr,
+            weight_decay=config.weight_decay,
             betas=(0.9, 0.99),
-        )  # fmt: skip
+        )
         self.total_steps = self._total_steps()
         self.pretrain_steps = self.total_steps - (config.critic_steps + config.gan_steps if config.gan else 0)
         warmup = max(1, min(200, self.pretrain_steps // 20))
@@ -376,9 +378,14 @@ class Trainer:
                 progress.refresh()
         if self._over_time(budget):
             if not budget.fitted:
-                log.warning("time limit: %.0f s ran out at step %d, before the speed was measured and the "
-                            "learning-rate schedule fitted to it (planned for %d steps): give a longer --time-limit "
-                            "or a --max-steps that fits", budget.limit, self.step, self.total_steps)  # fmt: skip
+                log.warning(
+                    "time limit: %.0f s ran out at step %d, before the speed was measured and the "
+                    "learning-rate schedule fitted to it (planned for %d steps): give a longer --time-limit "
+                    "or a --max-steps that fits",
+                    budget.limit,
+                    self.step,
+                    self.total_steps,
+                )
             else:
                 log.warning("time limit: over %.0f s at step %d; stopping here", budget.limit, self.step)
             last_step = self.step
@@ -408,9 +415,14 @@ class Trainer:
         val_loader = DataLoader(val_dataset, batch_size=16)
         # The sampler runs in this process, so set_epoch reaches it with persistent workers too.
         loader = DataLoader(
-            dataset, batch_size=config.batch_size, sampler=sampler, num_workers=config.workers, drop_last=True,
-            persistent_workers=config.workers > 0, pin_memory=self.device.type == "cuda",
-        )  # fmt: skip
+            dataset,
+            batch_size=config.batch_size,
+            sampler=sampler,
+            num_workers=config.workers,
+            drop_last=True,
+            persistent_workers=config.workers > 0,
+            pin_memory=self.device.type == "cuda",
+        )
         batches_per_epoch = per_epoch // (config.batch_size * self.world)
         progress = None
         if self.is_main:
@@ -461,8 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         saved = args.out / "last.pt"
-        where = f"the last checkpoint ({saved}) is kept: continue with --out {args.out} --resume" if saved.is_file() \
-            else "no checkpoint was written yet"  # fmt: skip
+        where = (
+            f"the last checkpoint ({saved}) is kept: continue with --out {args.out} --resume"
+            if saved.is_file()
+            else "no checkpoint was written yet"
+        )
         print(f"\ncolorize-train: stopped; {where}", file=sys.stderr)
         return 130
 
@@ -474,8 +489,10 @@ def _check_out_folder(out: Path, data_folders: list[str]) -> None:
     for folder in data_folders:
         root = Path(folder).resolve()
         if resolved == root or root in resolved.parents:
-            raise TrainingError(f"--out {out} is inside --data {folder}: the run would train on its own sample "
-                                "images; put the run folder elsewhere (runs/NAME, say)")  # fmt: skip
+            raise TrainingError(
+                f"--out {out} is inside --data {folder}: the run would train on its own sample "
+                "images; put the run folder elsewhere (runs/NAME, say)"
+            )
 
 
 def _lock(out: Path):
@@ -520,9 +537,11 @@ def train(config: Config, args) -> int:
         # A resumed run keeps its settings, except those that may change (ADJUSTABLE_ON_RESUME) when given again;
         # any other given setting that differs is refused.
         if conflicts := resume_conflicts(stored, config, args.changed):
-            raise TrainingError(f"--resume: these settings cannot change when a run continues: "
-                                f"{'; '.join(conflicts)}. Leave them out, or start a new run from this one with "
-                                f"--init-from {out}")  # fmt: skip
+            raise TrainingError(
+                f"--resume: these settings cannot change when a run continues: "
+                f"{'; '.join(conflicts)}. Leave them out, or start a new run from this one with "
+                f"--init-from {out}"
+            )
         for name in ADJUSTABLE_ON_RESUME & args.changed:
             setattr(stored, name, getattr(config, name))
         stored.stop_at_step = config.stop_at_step

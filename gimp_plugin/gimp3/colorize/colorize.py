@@ -78,11 +78,15 @@ def hint_layer_of(config, drawable):
     if layer is None:
         return None
     if layer == drawable:
-        raise ValueError(f"'{layer.get_name()}' is the layer being colorized; choose a transparent layer with "
-                         "color strokes as the hint layer")  # fmt: skip
+        raise ValueError(
+            f"'{layer.get_name()}' is the layer being colorized; choose a transparent layer with "
+            "color strokes as the hint layer"
+        )
     if not layer.has_alpha():
-        raise ValueError(f"the hint layer '{layer.get_name()}' has no alpha channel: paint hints on a transparent "
-                         "layer (Layer > Transparency > Add Alpha Channel)")  # fmt: skip
+        raise ValueError(
+            f"the hint layer '{layer.get_name()}' has no alpha channel: paint hints on a transparent "
+            "layer (Layer > Transparency > Add Alpha Channel)"
+        )
     return layer
 
 
@@ -124,8 +128,7 @@ def model_path(config, settings):
     return os.path.join(settings["models"], name) if name else None
 
 
-def read_job(bridge, settings, image, drawable, config, scale=1.0, task="colorize", count=None,
-             rendered_as_read=False):  # fmt: skip
+def read_job(bridge, settings, image, drawable, config, scale=1.0, task="colorize", count=None, rendered_as_read=False):
     """A bridge.Job for ``drawable`` read at ``scale`` (1: full size, at the image's precision; below 1: 8-bit,
     for the preview), with its hints and selection; ``task`` and ``count`` as bridge.Job takes them. With
     ``rendered_as_read`` the network runs at the size the layer is read at (the preview reads at its render
@@ -135,13 +138,21 @@ def read_job(bridge, settings, image, drawable, config, scale=1.0, task="coloriz
     babl_format, sample_format = ("R'G'B'A float", "f32") if high else ("R'G'B'A u8", "u8")
     use_selection = config.get_property("use-selection")
     return bridge.Job(
-        _read(drawable, babl_format, 0, 0, width, height, scale), width, height, 4, sample_format,
+        _read(drawable, babl_format, 0, 0, width, height, scale),
+        width,
+        height,
+        4,
+        sample_format,
         model=model_path(config, settings),
         render_size=max(width, height) if rendered_as_read else render_size(config) or None,
-        saturation=config.get_property("saturation"), hints=_hints(config, drawable, width, height, scale),
+        saturation=config.get_property("saturation"),
+        hints=_hints(config, drawable, width, height, scale),
         selection=_selection_bytes(image, drawable, width, height, scale) if use_selection else None,
-        selection_format="u8", reference=_reference(config, drawable), task=task, count=count,
-    )  # fmt: skip
+        selection_format="u8",
+        reference=_reference(config, drawable),
+        task=task,
+        count=count,
+    )
 
 
 class LayerJobs:
@@ -200,9 +211,14 @@ def apply_results(image, works, output, hint_layer):
                 _write(source, work, replace=True)
                 continue
             layer = Gimp.Layer.new(
-                image, source.get_name() + " (colorized)", source.get_width(), source.get_height(),
-                Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL,
-            )  # fmt: skip
+                image,
+                source.get_name() + " (colorized)",
+                source.get_width(),
+                source.get_height(),
+                Gimp.ImageType.RGBA_IMAGE,
+                100.0,
+                Gimp.LayerMode.NORMAL,
+            )
             _, offset_x, offset_y = source.get_offsets()
             image.insert_layer(layer, source.get_parent(), image.get_item_position(source))
             added.append(layer)
@@ -250,15 +266,18 @@ def _attach_suggestions(dialog, config, image, drawable):
     row = Gtk.Box(orientation=Gtk.Orientation.HORIZONTAL, spacing=6)
     row.set_border_width(6)
     button = Gtk.Button.new_with_mnemonic("Su_ggest hint points")
-    button.set_tooltip_text("Adds a transparent 'Colorize hints' layer with dots where a hint would help most, in "
-                            "the model's guess of their colors: recolor them with the picker and brush")  # fmt: skip
+    button.set_tooltip_text(
+        "Adds a transparent 'Colorize hints' layer with dots where a hint would help most, in "
+        "the model's guess of their colors: recolor them with the picker and brush"
+    )
     unsure = Gtk.CheckButton.new_with_mnemonic("Show where the model is _unsure")
     status = Gtk.Label(label="")
 
     def suggest(_button):
         try:
-            layer = colorize_suggest.suggest_layer(LayerJobs(), image, drawable, config,
-                                                   config.get_property("suggestions"))  # fmt: skip
+            layer = colorize_suggest.suggest_layer(
+                LayerJobs(), image, drawable, config, config.get_property("suggestions")
+            )
         except Exception as error:  # the image is unchanged; say why where the user looks
             status.set_text(f"No suggestions: {error}")
             return
@@ -277,15 +296,17 @@ def run_suggest(procedure, run_mode, image, drawables, config, run_data):
     """python-fu-colorize-suggest-hints: the "Colorize hints" layer for the first selected layer."""
     layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
     if not layers:
-        return _error(procedure, "Select the photo's layer (not a group, mask or channel) to suggest hints for.",
-                      Gimp.PDBStatusType.CALLING_ERROR)  # fmt: skip
+        return _error(
+            procedure,
+            "Select the photo's layer (not a group, mask or channel) to suggest hints for.",
+            Gimp.PDBStatusType.CALLING_ERROR,
+        )
     if HERE not in sys.path:
         sys.path.insert(0, HERE)
     try:
         import colorize_suggest
 
-        colorize_suggest.suggest_layer(LayerJobs(), image, layers[0], config,
-                                       config.get_property("suggestions"))  # fmt: skip
+        colorize_suggest.suggest_layer(LayerJobs(), image, layers[0], config, config.get_property("suggestions"))
     except Exception as error:
         return _error(procedure, f"No hint points were suggested, the image was not changed: {error}")
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
@@ -294,8 +315,11 @@ def run_suggest(procedure, run_mode, image, drawables, config, run_data):
 def run(procedure, run_mode, image, drawables, config, run_data):
     layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
     if not layers:
-        return _error(procedure, "Colorize works on layers: select one or more (not a group, mask or channel).",
-                      Gimp.PDBStatusType.CALLING_ERROR)  # fmt: skip
+        return _error(
+            procedure,
+            "Colorize works on layers: select one or more (not a group, mask or channel).",
+            Gimp.PDBStatusType.CALLING_ERROR,
+        )
     if run_mode == Gimp.RunMode.INTERACTIVE:
         if HERE not in sys.path:
             sys.path.insert(0, HERE)  # colorize_preview.py
@@ -332,8 +356,9 @@ class Colorize(Gimp.PlugIn):
 
     def do_create_procedure(self, name):
         suggesting = name == SUGGEST_PROCEDURE
-        procedure = Gimp.ImageProcedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_suggest if suggesting else run,
-                                            None)  # fmt: skip
+        procedure = Gimp.ImageProcedure.new(
+            self, name, Gimp.PDBProcType.PLUGIN, run_suggest if suggesting else run, None
+        )
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE | Gimp.ProcedureSensitivityMask.DRAWABLES)
         procedure.set_menu_label("Colorize: Suggest _Hint Points" if suggesting else "_Colorize...")
@@ -359,27 +384,44 @@ class Colorize(Gimp.PlugIn):
         except Exception:  # still register, so the menu entry appears and explains the problem when run
             models = ["colorize.onnx"]
         flags = GObject.ParamFlags.READWRITE
-        procedure.add_choice_argument("model", "_Model", "ONNX model from the models folder",
-                                      _choice([(m, m) for m in models]), models[0], flags)  # fmt: skip
         procedure.add_choice_argument(
-            "render-size", "_Render size", "How large the network sees the photo: larger is slower, not always better",
-            _choice([(nick, label) for nick, (_, label) in RENDER_SIZES.items()]), "auto", flags,
-        )  # fmt: skip
+            "model", "_Model", "ONNX model from the models folder", _choice([(m, m) for m in models]), models[0], flags
+        )
+        procedure.add_choice_argument(
+            "render-size",
+            "_Render size",
+            "How large the network sees the photo: larger is slower, not always better",
+            _choice([(nick, label) for nick, (_, label) in RENDER_SIZES.items()]),
+            "auto",
+            flags,
+        )
         procedure.add_double_argument("saturation", "_Saturation", "Scale of the added color", 0.0, 3.0, 1.0, flags)
         procedure.add_choice_argument(
-            "output", "_Output", "Where the result goes",
+            "output",
+            "_Output",
+            "Where the result goes",
             _choice([(OUTPUT_NEW_LAYER, "New layer above each layer"), (OUTPUT_REPLACE, "Replace the layer")]),
-            OUTPUT_NEW_LAYER, flags,
-        )  # fmt: skip
-        procedure.add_boolean_argument("use-selection", "Use _selection", "Only color the selection (soft edges kept)",
-                                       True, flags)  # fmt: skip
-        procedure.add_layer_argument("hint-layer", "_Hint layer", "A transparent layer with color strokes or dots "
-                                     "(none: no hints)", True, flags)  # fmt: skip
-        procedure.add_layer_argument("reference-layer", "_Reference", "A color photo of the same place or thing "
-                                     "(a layer of any open image): its colors are carried over where it matches, and "
-                                     "nowhere else (none: no reference)", True, flags)  # fmt: skip
-        procedure.add_int_argument("suggestions", "Hint points to su_ggest", "How many dots 'Suggest hint points' "
-                                   "adds", 1, 200, 10, flags)  # fmt: skip
+            OUTPUT_NEW_LAYER,
+            flags,
+        )
+        procedure.add_boolean_argument(
+            "use-selection", "Use _selection", "Only color the selection (soft edges kept)", True, flags
+        )
+        procedure.add_layer_argument(
+            "hint-layer", "_Hint layer", "A transparent layer with color strokes or dots (none: no hints)", True, flags
+        )
+        procedure.add_layer_argument(
+            "reference-layer",
+            "_Reference",
+            "A color photo of the same place or thing "
+            "(a layer of any open image): its colors are carried over where it matches, and "
+            "nowhere else (none: no reference)",
+            True,
+            flags,
+        )
+        procedure.add_int_argument(
+            "suggestions", "Hint points to su_ggest", "How many dots 'Suggest hint points' adds", 1, 200, 10, flags
+        )
         return procedure
 
 

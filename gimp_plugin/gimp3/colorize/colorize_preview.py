@@ -99,8 +99,16 @@ def render(adapter, config, image, drawable, task=None):
     size = known or FALLBACK_RENDER_SIZE
     longest = max(drawable.get_width(), drawable.get_height())
     # Read at the render scale already: no second reduction. Unknown: the core applies the model's default.
-    job = adapter.read_job(bridge, settings, image, drawable, config, min(1.0, size / longest), task or "colorize",
-                           rendered_as_read=bool(known))  # fmt: skip
+    job = adapter.read_job(
+        bridge,
+        settings,
+        image,
+        drawable,
+        config,
+        min(1.0, size / longest),
+        task or "colorize",
+        rendered_as_read=bool(known),
+    )
     result, channels = bridge.colorize_bytes(job, settings)
     if channels != 4:
         raise ValueError("the core returned no alpha channel")

@@ -29,8 +29,9 @@ def add_hint_layer(image, drawable, dots, babl_format):
     try:
         if image.get_base_type() != Gimp.ImageBaseType.RGB:
             image.convert_rgb()
-        layer = Gimp.Layer.new(image, HINT_LAYER_NAME, width, height, Gimp.ImageType.RGBA_IMAGE, 100.0,
-                               Gimp.LayerMode.NORMAL)  # fmt: skip
+        layer = Gimp.Layer.new(
+            image, HINT_LAYER_NAME, width, height, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+        )
         _, offset_x, offset_y = drawable.get_offsets()
         image.insert_layer(layer, drawable.get_parent(), image.get_item_position(drawable))
         layer.set_offsets(offset_x, offset_y)

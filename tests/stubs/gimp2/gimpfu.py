@@ -20,8 +20,23 @@ class error(RuntimeError):  # noqa: N801 - gimpfu's own name
     pass
 
 
-def register(proc_name, blurb, help, author, copyright, date, label, imagetypes, params, results, function,
-             menu=None, domain=None, on_query=None, on_run=None):  # fmt: skip
+def register(
+    proc_name,
+    blurb,
+    help,
+    author,
+    copyright,
+    date,
+    label,
+    imagetypes,
+    params,
+    results,
+    function,
+    menu=None,
+    domain=None,
+    on_query=None,
+    on_run=None,
+):
     """The checks gimpfu 2.10 makes at registration, so a plug-in that passes here registers in GIMP."""
     if not set(proc_name) <= _ALLOWED:
         raise error("procedure name contains illegal characters")
@@ -45,8 +60,9 @@ def register(proc_name, blurb, help, author, copyright, date, label, imagetypes,
         raise error("an <Image> plug-in takes the image and the drawable first")
     if not callable(function):
         raise error("function is not callable")
-    REGISTERED[proc_name] = dict(blurb=blurb, label=label, imagetypes=imagetypes, params=params, results=results,
-                                 function=function, menu=menu)  # fmt: skip
+    REGISTERED[proc_name] = dict(
+        blurb=blurb, label=label, imagetypes=imagetypes, params=params, results=results, function=function, menu=menu
+    )
 
 
 def main():
