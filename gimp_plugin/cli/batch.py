@@ -255,12 +255,8 @@ class BatchPlan:
             stale[folder] = temporaries_in(folder)
         if not stale[folder]:
             return
-        for temporary in stale[folder].pop(temporary_prefix(name)[1:-1], []):
-            try:
-                os.unlink(os.path.join(folder, temporary))
-            except OSError:
-                continue
-            self.notes.append(f"removed {os.path.join(folder, temporary)}, left by an interrupted run")
+        for path in remove_files(folder, stale[folder].pop(temporary_prefix(name)[1:-1], [])):
+            self.notes.append(f"removed {path}, left by an interrupted run")
 
     def tasks(self) -> Iterator[Task]:
         """This shard's tasks, walking the inputs again; each input once, however often it was named."""
@@ -315,8 +311,25 @@ def remove_orphaned_temporaries(outputs: dict[str, set[str]]) -> list[str]:
     for folder, names in outputs.items():
         for name, temporaries in temporaries_in(folder).items():
             if name in names and os.path.exists(os.path.join(folder, name)):
-                for temporary in temporaries:
-                    with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(folder, temporary))
-                        removed.append(os.path.join(folder, temporary))
+                removed += remove_files(folder, temporaries)
     return removed
+
+
+def remove_files(folder: str, names: list[str]) -> list[str]:
+    """Remove ``names`` from ``folder`` as far as they can be; returns the paths removed."""
+    removed = []
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
+            removed.append(os.path.join(folder, name))
+    return removed
+
+
+def same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file: the same path once resolved, or one file by two names (a hard link)."""
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False

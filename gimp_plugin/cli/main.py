@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from gimp_plugin import __version__
-from gimp_plugin.cli.batch import BatchPlan, Shard
+from gimp_plugin.cli.batch import BatchPlan, Shard, same_file
 from gimp_plugin.cli.photo import DONE_BEFORE, FAILED, WRITTEN, Outcome, Settings, run_task
 from gimp_plugin.cli.report import Report
 from gimp_plugin.cli.terminal import printable
@@ -205,7 +205,7 @@ def _check_single_input_options(args: argparse.Namespace) -> None:
         )
     if args.uncertainty_map is not None:
         kept = [*args.inputs, *([args.hints] if args.hints else []), *(args.reference or []), args.output]
-        if any(_same_path(args.uncertainty_map, path) for path in kept):
+        if any(same_file(args.uncertainty_map, path) for path in kept):
             raise InputError(
                 f"--uncertainty-map {args.uncertainty_map} is the input, the hint image, a reference or "
                 "the output; name another file"
@@ -214,15 +214,6 @@ def _check_single_input_options(args: argparse.Namespace) -> None:
         if path is not None and path.is_dir():
             what = "one RGBA hint image" if flag == "--hints" else "one color photo (repeat --reference for several)"
             raise InputError(f"{flag} {path} is a folder; give {what}")
-
-
-def _same_path(first: Path, second: Path) -> bool:
-    if first.resolve() == second.resolve():
-        return True
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return False
 
 
 def _progress_bar(total: int, quiet: bool):

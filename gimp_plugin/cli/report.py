@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+from gimp_plugin.cli.batch import same_file
 from gimp_plugin.cli.photo import Outcome
 from gimp_plugin.core.errors import InputError
 from gimp_plugin.images.reading import IMAGE_EXTENSIONS
@@ -17,7 +18,7 @@ class Report:
     def __init__(self, path: Path, inputs: list[Path]):
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             raise InputError(f"--report {path} names an image file; name a .jsonl file (it is never an image)")
-        if any(_same_file(path, source) for source in inputs):
+        if any(same_file(path, source) for source in inputs):
             raise InputError(f"--report {path} is an input; name another file")
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
@@ -41,10 +42,3 @@ class Report:
 
     def close(self) -> None:
         self.handle.close()
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    try:
-        return os.path.samefile(first, second)
-    except OSError:
-        return False

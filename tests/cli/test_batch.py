@@ -16,10 +16,7 @@ from gimp_plugin.cli import photo as files
 from gimp_plugin.cli.batch import BatchPlan, Shard
 from gimp_plugin.cli.terminal import printable
 from gimp_plugin.images import writing as image_write
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
+from tests.cli_runs import run, save_gray
 
 
 @pytest.fixture
@@ -189,12 +186,6 @@ def test_a_single_output_and_format_that_disagree_are_refused(tmp_path, model_pa
     Image.fromarray(gray_u8).save(tmp_path / "a.png")
     assert run(tmp_path / "a.png", "-o", tmp_path / "single.webp", "--format", "jpg", "--model", model_path) == 2
     assert "name two formats" in capsys.readouterr().err and not list(tmp_path.glob("single.*"))
-
-
-def save_gray(path: Path, size=(24, 16)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path)
-    return path
 
 
 @pytest.fixture

@@ -11,14 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gimp_plugin.cli import main as cli
 from gimp_plugin.cli.cluster import parse_address, run_on_cluster
 from gimp_plugin.cli.photo import DONE_BEFORE, WRITTEN, Settings
 from gimp_plugin.images.reading import read_image
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
+from tests.cli_runs import run
 
 
 def test_without_dask_the_user_is_told_what_to_install(tmp_path, gray_u8, model_path, capsys, monkeypatch):

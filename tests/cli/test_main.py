@@ -19,6 +19,7 @@ from gimp_plugin.core.errors import InputError
 from gimp_plugin.core.session import ColorizationModel
 from gimp_plugin.images.reading import read_image
 from gimp_plugin.images.writing import write_image
+from tests.cli_runs import run, save_gray
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +34,6 @@ def photos(tmp_path, gray_u8):
     (folder / "album" / "broken.jpg").write_bytes(b"this is not a jpeg")
     (folder / "notes.txt").write_text("not an image")
     return folder
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
 
 
 def test_one_file(tmp_path, photos, model_path):
@@ -209,12 +206,6 @@ def test_what_the_result_will_not_keep_is_noted(tmp_path, model_path, capsys):
     assert "alpha channel was dropped" in capsys.readouterr().err
     assert run(tmp_path / "alpha.png", "-o", tmp_path / "a.png", "--model", model_path) == 0
     assert "note" not in capsys.readouterr().err, "a gray photo with alpha into PNG loses nothing"
-
-
-def save_gray(path: Path, size=(24, 16)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path)
-    return path
 
 
 @pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGHUP])

@@ -3,25 +3,13 @@ in words."""
 
 from __future__ import annotations
 
-import io
-import json
-
 import numpy as np
 import pytest
 
 from gimp_plugin.core import limits
 from gimp_plugin.core.errors import InputError
 from gimp_plugin.core.pipeline import colorize
-from gimp_plugin.worker import serve as worker
-
-
-def _serve(header: dict, payload: bytes = b"") -> dict:
-    out = io.BytesIO()
-    worker.serve(io.BytesIO(json.dumps(header).encode() + b"\n" + payload), out)
-    return json.loads(out.getvalue().splitlines()[-1])
-
-
-BASE = {"protocol": 1, "width": 4, "height": 3, "channels": 1, "format": "u8"}
+from gimp_plugin.core.render import prepare
 
 
 def test_a_nan_pixel_is_blamed_on_the_image(model):
@@ -40,7 +28,20 @@ def test_a_render_size_that_would_not_fit_in_memory_is_refused(monkeypatch, mode
     assert colorize(photo, model).shape == (600, 800, 3), "the default render size still fits"
 
 
-def test_a_nan_selection_is_refused_not_painted_black(model_path):
-    header = {**BASE, "model": str(model_path), "selection": {"format": "f32"}}
-    reply = _serve(header, bytes(12) + np.full((3, 4), np.nan, np.float32).tobytes())
-    assert reply["ok"] is False and "selection" in reply["error"] and "not numbers" in reply["error"]
+def test_a_photo_is_prepared_once_for_every_task_on_it(model, gray_u8):
+    """The render size is resolved once (the model's own unless asked), and L* is measured at it."""
+    render = prepare(gray_u8, model)
+    assert max(render.size) == min(max(gray_u8.shape), model.info.default_render_size)
+    assert render.lightness.shape == render.size and render.shape == gray_u8.shape[:2]
+    asked = prepare(gray_u8, model, render_size=16)
+    assert max(asked.size) == 16 and asked.lightness.shape == asked.size
+    assert float(asked.lightness.mean()) == pytest.approx(float(render.lightness.mean()), abs=2.0)
+
+
+def test_a_selection_of_another_size_or_not_numbers_is_refused(model, gray_u8):
+    with pytest.raises(InputError, match="selection mask is"):
+        prepare(gray_u8, model, selection=np.ones((3, 3), np.float32))
+    selection = np.ones(gray_u8.shape[:2], np.float32)
+    selection[0, 0] = np.nan
+    with pytest.raises(InputError, match="not numbers"):
+        prepare(gray_u8, model, selection=selection)

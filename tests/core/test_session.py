@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from onnx import TensorProto, helper
-from PIL import Image
 
-from gimp_plugin.cli import main as cli
 from gimp_plugin.core import contract
 from gimp_plugin.core.errors import ModelError
 from gimp_plugin.core.session import ColorizationModel, load_model
+from tests.cli_runs import run, save_gray
 from tests.onnx_models import TEST_INFO, build_model, save_model
 
 
@@ -30,16 +28,6 @@ def _model_of(path: Path, nodes: list, channels="C") -> Path:
     model.ir_version = 8
     helper.set_model_props(model, {**TEST_INFO.to_metadata(), "colorize.hints": "false"})
     onnx.save(model, str(path))
-    return path
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
-
-
-def save_gray(path: Path, size=(24, 16)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path)
     return path
 
 

@@ -10,25 +10,15 @@ import numpy as np
 import tifffile
 from PIL import Image, ImageCms
 
-from gimp_plugin.cli import main as cli
 from gimp_plugin.images.reading import read_image
 from tests import icc_profiles
+from tests.cli_runs import run, save_gray
 
 
 def profile_description(path: Path) -> str:
     with Image.open(path) as image:
         icc = image.info.get("icc_profile")
     return ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc))).strip() if icc else ""
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
-
-
-def save_gray(path: Path, size=(24, 16), **options) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path, **options)
-    return path
 
 
 def test_an_adobe_rgb_photo_is_converted_to_srgb_and_tagged_srgb(tmp_path, model_path):

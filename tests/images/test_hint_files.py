@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PIL import Image
 
-from gimp_plugin.cli import main as cli
 from gimp_plugin.core import limits
 from gimp_plugin.core.hints import hints_from_rgba
 from gimp_plugin.images.hint_files import read_hints
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
-
-
-def save_gray(path: Path, size=(24, 16), **options) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path, **options)
-    return path
+from tests.cli_runs import run, save_gray
 
 
 def test_hints_are_reduced_to_the_render_size_as_they_are_read(tmp_path):

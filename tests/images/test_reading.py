@@ -5,18 +5,17 @@ animated files as their first page, orientation, and sizes checked before decodi
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
 from PIL import Image
 
-from gimp_plugin.cli import main as cli
 from gimp_plugin.core import color, limits
 from gimp_plugin.core.errors import InputError
 from gimp_plugin.images import writing as image_write
 from gimp_plugin.images.reading import read_image, upright
+from tests.cli_runs import run, save_gray
 
 
 def lightness(pixels: np.ndarray) -> np.ndarray:
@@ -67,16 +66,6 @@ def test_the_memory_check_counts_every_sample_a_tiff_stores(monkeypatch):
     limits.check_declared_size(3000, 3000, 1, samples=3)  # a photo: fits in 2 GB
     with pytest.raises(InputError, match="GB of memory"):
         limits.check_declared_size(3000, 3000, 1, samples=300)  # 2.7 GB decoded before 4 are kept
-
-
-def save_gray(path: Path, size=(24, 16), **options) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.tile(np.arange(size[0], dtype=np.uint8) * 9, (size[1], 1))).save(path, **options)
-    return path
-
-
-def run(*args) -> int:
-    return cli.main([str(a) for a in args])
 
 
 @pytest.mark.parametrize("name", ["big.png", "big.tif"])

@@ -70,3 +70,9 @@ def test_a_job_of_the_gimp_bridge_reads_hints_and_selection_as_bytes(model_path)
 def test_badly_typed_header_fields_get_a_message_not_an_internal_error(change, message):
     reply = _serve({**BASE, **change}, bytes(12))
     assert reply["ok"] is False and message in reply["error"] and "internal error" not in reply["error"]
+
+
+def test_a_nan_selection_is_refused_not_painted_black(model_path):
+    header = {**BASE, "model": str(model_path), "selection": {"format": "f32"}}
+    reply = _serve(header, bytes(12) + np.full((3, 4), np.nan, np.float32).tobytes())
+    assert reply["ok"] is False and "selection" in reply["error"] and "not numbers" in reply["error"]
