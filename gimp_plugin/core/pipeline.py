@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from gimp_plugin.core import guided
 from gimp_plugin.core.errors import InputError
 from gimp_plugin.core.hints import Hints, resample_hints
 from gimp_plugin.core.render import Render, pad_to_multiple, prepare
@@ -88,6 +89,9 @@ def colorize_render(
     ab_small = predict_chroma(model, render.lightness, hint_arrays)
     clock.lap("infer")
     report(0.6)
+    guide = guided.guide_shape(render.shape, render.size)
+    if guide is not None:  # the chroma follows the photo's edges at a larger size before it is upsampled
+        ab_small = guided.refine(ab_small, render.lightness, render.path.lightness_at(guide))
     output = render.path.write(ab_small, float(saturation), render.selection, report)
     clock.lap("upsample")
     return output

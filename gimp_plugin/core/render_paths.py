@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gimp_plugin.core import color, table8
-from gimp_plugin.core.resample import area_along_last_axis, bilinear_columns, bilinear_rows
+from gimp_plugin.core.resample import area_along_last_axis, area_resize, bilinear_columns, bilinear_rows
 
 STRIP_ROWS = 128
 Progress = Callable[[float], None]
@@ -115,6 +115,10 @@ class LabPath:
         run_strips(measure_strip, height, self.threads, report, 0.0, MEASURE_SHARE)
         return area_along_last_axis(narrow.T, size[0]).T
 
+    def lightness_at(self, size: tuple[int, int]) -> np.ndarray:
+        """L* box-filtered to ``size``, after ``measure``."""
+        return area_resize(self.lightness, *size)
+
     def write(self, ab_small: np.ndarray, saturation: float, weight: np.ndarray | None, report: Progress):
         """The result: chroma upsampled bilinearly, joined with the full-size L*, gamut-mapped, encoded."""
         pixels, layout, lightness = self.pixels, self.layout, self.lightness
@@ -155,16 +159,25 @@ class TablePath:
         """The 8-bit L* codes at full size (kept), and L* box-filtered to ``size`` (returned)."""
         gray_levels = self.gray_levels
         codes = gray_levels if gray_levels is not None else np.empty(self.pixels.shape[:2], np.uint8)
-        parts = []  # (first cell row, sums) per strip; list.append is thread-safe
+        self.codes = codes
+        return self._area_lightness(size, report, None if gray_levels is not None else self.pixels)
+
+    def lightness_at(self, size: tuple[int, int]) -> np.ndarray:
+        """L* box-filtered to ``size``, after ``measure``."""
+        return self._area_lightness(size, lambda fraction: None)
+
+    def _area_lightness(self, size: tuple[int, int], report: Progress, colour: np.ndarray | None = None):
+        """L* of the codes box-filtered to ``size``; with ``colour`` (an 8-bit colour photo), its codes are made
+        from it on the way."""
+        codes, parts = self.codes, []  # (first cell row, sums) per strip; list.append is thread-safe
 
         def measure_strip(start: int, stop: int) -> None:
-            if gray_levels is None:
-                codes[start:stop] = table8.colour_codes(self.pixels[start:stop])
+            if colour is not None:
+                codes[start:stop] = table8.colour_codes(colour[start:stop])
             sums = table8.lightness_sums(codes[start:stop], start, codes.shape[0], size, self.lightness_of_code)
             parts.append(sums)
 
         run_strips(measure_strip, codes.shape[0], self.threads, report, 0.0, MEASURE_SHARE)
-        self.codes = codes
         small = np.zeros(size, np.float32)
         for first, sums in parts:
             small[first : first + len(sums)] += sums

@@ -81,3 +81,13 @@ def bilinear_rows(wide: np.ndarray, height: int, row_start: int, row_stop: int) 
 def bilinear_resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
     """Whole-image bilinear resize of [C, h, w] to [C, height, width]."""
     return bilinear_rows(bilinear_columns(image, width), height, 0, height)
+
+
+def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2 radius + 1) square around each pixel (the image's edge pixels repeated beyond it)."""
+    padded = np.pad(values.astype(np.float64), radius, mode="edge")
+    table = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    size = 2 * radius + 1
+    height, width = values.shape
+    total = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
+    return (total[:height, :width] / (size * size)).astype(np.float32)

@@ -20,7 +20,7 @@ from gimp_plugin.core.errors import InputError
 from gimp_plugin.core.hints import Hints, resample_hints
 from gimp_plugin.core.pipeline import predict_chroma
 from gimp_plugin.core.render import Render
-from gimp_plugin.core.resample import area_resize, bilinear_resize
+from gimp_plugin.core.resample import area_resize, bilinear_resize, box_mean
 from gimp_plugin.core.session import ColorizationModel
 
 # expected ab error ~ c0 + c1 d + c2 sqrt(d) + c3 chroma + c4 L + c5 L^2 + c6 edge, with d the mirror distance
@@ -40,16 +40,6 @@ class Analysis:
     allowed: np.ndarray  # [h, w] bool: inside the selection, not transparent
     hinted: np.ndarray | None  # [h, w] bool: cells the given hints cover
     shape: tuple[int, int]  # the photo's (height, width)
-
-
-def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2 radius + 1) square around each pixel (the image's edge pixels repeated beyond it)."""
-    padded = np.pad(values.astype(np.float64), radius, mode="edge")
-    table = np.pad(padded.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    size = 2 * radius + 1
-    height, width = values.shape
-    total = table[size:, size:] - table[:-size, size:] - table[size:, :-size] + table[:-size, :-size]
-    return (total[:height, :width] / (size * size)).astype(np.float32)
 
 
 def local_variation(lightness: np.ndarray, radius: int = 2) -> np.ndarray:
