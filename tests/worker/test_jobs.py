@@ -76,3 +76,11 @@ def test_a_nan_selection_is_refused_not_painted_black(model_path):
     header = {**BASE, "model": str(model_path), "selection": {"format": "f32"}}
     reply = _serve(header, bytes(12) + np.full((3, 4), np.nan, np.float32).tobytes())
     assert reply["ok"] is False and "selection" in reply["error"] and "not numbers" in reply["error"]
+
+
+def test_the_protocol_names_the_tasks_the_runner_runs():
+    """protocol.py stays Python 2.7 for GIMP 2.10 and cannot import the runner: the two lists must agree."""
+    from gimp_plugin.tasks import runner
+    from gimp_plugin.worker import protocol
+
+    assert tuple(protocol.TASKS) == runner.TASKS
