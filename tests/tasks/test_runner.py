@@ -41,6 +41,7 @@ def test_each_task_answers_at_the_photos_size(model, gray_u8):
     assert dots.image.shape == (*gray_u8.shape, 4) and 0 < (dots.image[..., 3] > 0).mean() < 0.5
     heat = run_request(Request(gray_u8, UNCERTAINTY), model)
     assert heat.image.shape == (*gray_u8.shape, 3) and heat.image.dtype == np.uint8
+    assert heat.analysis is not None and heat.image.std() > 0, "a map of where the model is unsure, not a flat fill"
 
 
 @pytest.mark.parametrize(

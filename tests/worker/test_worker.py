@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from gimp_plugin.core.pipeline import colorize
+from gimp_plugin.core.session import ColorizationModel
 from gimp_plugin.worker import bridge, jobs
 from gimp_plugin.worker import serve as worker
 
@@ -92,6 +94,10 @@ def test_bridge_round_trip_through_a_real_worker(model_path):
     seen = []
     data, channels = bridge.run_worker(job(model_path), sys.executable, str(ROOT), seen.append)
     assert channels == 3 and len(data) == 36 and seen and seen[-1] == 1.0
+    pixels = np.frombuffer(data, np.uint8).reshape(3, 4, 3)
+    in_process = colorize(np.full((3, 4), 0x80, np.uint8), ColorizationModel(model_path))
+    np.testing.assert_array_equal(pixels, in_process)  # the worker's pixels are the in-process pipeline's
+    assert (pixels[..., 0] != pixels[..., 2]).any(), "and they are coloured"
 
 
 @pytest.mark.parametrize(
