@@ -758,3 +758,32 @@ def test_a_resume_refuses_settings_it_cannot_change(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "--preset intermediate (this run has baseline)" in error and "--init-from" in error
     assert train_main(["--out", out, "--resume", "--max-steps", "3", "--preset", "baseline"]) == 0, "same is fine"
+
+
+def test_crops_grow_from_their_first_size_to_the_full_one_over_the_first_half():
+    sizes = [data.crop_size_at(step, 128, 224, 40) for step in range(50)]
+    assert sizes[0] == 128 and sizes[39] == 224 and sizes[40:] == [224] * 10
+    assert sorted(sizes) == sizes and set(sizes) == {128, 160, 192, 224}, "32 px stages, never shrinking"
+    assert [sizes.count(size) for size in (128, 160, 192, 224)] == [10, 10, 10, 20]
+
+
+def test_a_run_with_growing_crops_trains_each_batch_at_its_steps_size(tmp_path, monkeypatch):
+    seen = []
+    real = Trainer.train_step
+
+    def recording(self, rgb_uint8):
+        seen.append(rgb_uint8.shape[-1])
+        return real(self, rgb_uint8)
+
+    monkeypatch.setattr(Trainer, "train_step", recording)
+    argv = tiny(tmp_path, "--max-steps", "8", "--image-size", "96", "--first-crop-size", "32")
+    assert train_main(argv) == 0
+    assert seen == [data.crop_size_at(step, 32, 96, 4) for step in range(8)] == [32, 32, 64, 96, 96, 96, 96, 96]
+    assert "--first-crop-size 48" in "; ".join(config_problems(first_crop_size=48, image_size=96))
+    assert "--first-crop-size 128" in "; ".join(config_problems(first_crop_size=128, image_size=96))
+
+
+def config_problems(**settings) -> list[str]:
+    from training.runs import config
+
+    return config.problems_with(config.Config(**settings))

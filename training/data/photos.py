@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,14 +278,34 @@ def _generator(*seeds: int) -> torch.Generator:
     return generator
 
 
+def crop_size_at(step: int, first: int, final: int, growing_steps: int) -> int:
+    """The crop side at ``step`` when crops grow from ``first`` to ``final`` in 32 px stages over ``growing_steps``
+    steps (each stage an equal share of them), and stay ``final`` after."""
+    if step >= growing_steps:
+        return final
+    stages = [*range(first, final, 32), final]
+    return stages[min(len(stages) - 1, step * len(stages) // max(1, growing_steps))]
+
+
 class EpochSampler(Sampler):
     """Weighted sampling with replacement, reproducible per (seed, epoch), split across DDP ranks like
-    DistributedSampler (rank r takes every world-th draw). Yields (index, sample seed)."""
+    DistributedSampler (rank r takes every world-th draw). Yields (index, sample seed), or (index, sample seed,
+    crop side) with ``size_at`` (the crop side of a training step): every draw of one batch gets its step's side."""
 
-    def __init__(self, weights: torch.Tensor, samples_per_epoch: int, seed: int, rank: int = 0, world: int = 1):
+    def __init__(
+        self,
+        weights: torch.Tensor,
+        samples_per_epoch: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        size_at: Callable[[int], int] | None = None,
+        batch_size: int = 1,
+    ):
         self.weights, self.seed, self.rank, self.world = weights, seed, rank, world
         self.per_rank = samples_per_epoch // world
         self.epoch, self.skip = 0, 0
+        self.size_at, self.batch_size = size_at, batch_size
 
     def set_epoch(self, epoch: int, skip: int = 0) -> None:
         """Start ``epoch``, leaving out its first ``skip`` draws on this rank (to resume mid-epoch)."""
@@ -298,8 +319,13 @@ class EpochSampler(Sampler):
             self.weights, self.per_rank * self.world, True, generator=_generator(self.seed, self.epoch)
         )
         mine = draws[self.rank :: self.world].tolist()
+        batches_per_epoch = self.per_rank // self.batch_size
         for position in range(self.skip, self.per_rank):
-            yield mine[position], hash((self.seed, self.epoch, self.rank, position)) & 0x7FFFFFFF
+            draw = mine[position], hash((self.seed, self.epoch, self.rank, position)) & 0x7FFFFFFF
+            if self.size_at is None:
+                yield draw
+            else:
+                yield *draw, self.size_at(self.epoch * batches_per_epoch + position // self.batch_size)
 
 
 class ColorCrops(Dataset):
@@ -318,7 +344,8 @@ class ColorCrops(Dataset):
         return photo.pixels if photo.pixels is not None else load_rgb(photo.path, self.cache_side)
 
     def __getitem__(self, item) -> torch.Tensor:
-        index, sample_seed = item if isinstance(item, tuple) else (item, None)
+        """``item``: an index, (index, sample seed), or (index, sample seed, crop side) from a growing schedule."""
+        index, sample_seed, size = (*item, self.size)[:3] if isinstance(item, tuple) else (item, None, self.size)
         image = Image.fromarray(self._pixels(self.photos[index]))
         width, height = image.size
         if self.train:
@@ -335,7 +362,7 @@ class ColorCrops(Dataset):
             crop_w = crop_h = side
             left, top, flip = (width - side) // 2, (height - side) // 2, False
         box = (left, top, left + crop_w, top + crop_h)
-        crop = image.resize((self.size, self.size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
+        crop = image.resize((size, size), Image.Resampling.BILINEAR, box=box, reducing_gap=2.0)
         if flip:
             crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1)

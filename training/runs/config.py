@@ -67,6 +67,7 @@ class Config:
     folder_power: float = 0.5
     folder_share: list[str] = field(default_factory=list)
     crop_min_area: float = 0.3
+    first_crop_size: int | None = None
     encoder_lr_scale: float = 1.0
     encoder_batch_norm: str = "batch"
     pretrained: bool = True
@@ -116,6 +117,8 @@ HELP = {
     "folder_power": "a folder of n photos is drawn in proportion to n ** POWER (0.5: big folders count sub-linearly)",
     "folder_share": "NAME=FRACTION ...: draw these folders this share of the time; the rest by --folder-power",
     "crop_min_area": "training crops cover at least this share of a photo (up to all of it)",
+    "first_crop_size": "start the crops this small (a multiple of 32) and grow them by 32 px to --image-size over the "
+    "first half of the generator phase: the early steps, which need less detail, run faster",
     "encoder_lr_scale": "the pretrained encoder's learning rate as a share of --lr (0: frozen, ~3x faster on CPU)",
     "encoder_batch_norm": "with --encoder-lr-scale above 0: batch (the encoder's batch norms normalise by each batch "
     "and update their statistics) or frozen (they keep the statistics they start with while the weights learn: "
@@ -227,7 +230,14 @@ def _parser(defaults: Config) -> argparse.ArgumentParser:
         help="random init instead of ImageNet weights (tests)",
     )
     parser.add_argument("--folder-share", nargs="+", metavar="NAME=FRACTION", help=HELP["folder_share"])
-    optional_types = {"epochs": float, "cache_side": int, "stop_at_step": int, "time_limit": float, "val_count": int}
+    optional_types = {
+        "epochs": float,
+        "cache_side": int,
+        "stop_at_step": int,
+        "time_limit": float,
+        "val_count": int,
+        "first_crop_size": int,
+    }
     for name, value in asdict(defaults).items():
         if name in ("data", "preset", "gan", "compile", "pretrained", "folder_share"):
             continue
@@ -289,6 +299,7 @@ RANGES = {
     "workers": (0, 64, True),
     "folder_power": (0, 4, True),
     "crop_min_area": (0, 1, False),
+    "first_crop_size": (32, 4096, True),
     "encoder_lr_scale": (0, 10, True),
     "log_every": (1, None, True),
     "sample_every": (1, None, True),
@@ -317,6 +328,12 @@ def problems_with(config: Config) -> list[str]:
         problems.append(
             f"--preset {config.preset} learns by cross-entropy (and --gan's critic): give "
             "--colorfulness-weight 0 and --perceptual-weight 0"
+        )
+    if config.first_crop_size is not None and (
+        config.first_crop_size % 32 or config.first_crop_size >= config.image_size
+    ):
+        problems.append(
+            f"--first-crop-size {config.first_crop_size}: give a multiple of 32 below --image-size {config.image_size}"
         )
     if config.bins_rebalance and not config.preset.endswith("-bins"):
         problems.append(f"--bins-rebalance weighs a bins preset's cross-entropy; --preset {config.preset} has none")

@@ -407,7 +407,15 @@ class Trainer:
             log.info("draws per folder: %s", ", ".join(f"{group} {share:.1%}" for group, share in mix.items()))
         per_epoch = (len(self.train_photos) // (config.batch_size * self.world)) * config.batch_size * self.world
         per_epoch = max(per_epoch, config.batch_size * self.world)
-        sampler = data.EpochSampler(weights, per_epoch, config.seed, self.rank, self.world)
+        growing = None
+        if config.first_crop_size:  # the first half of the generator phase grows the crops to --image-size
+
+            def growing(step: int) -> int:
+                return data.crop_size_at(step, config.first_crop_size, config.image_size, self.pretrain_steps // 2)
+
+        sampler = data.EpochSampler(
+            weights, per_epoch, config.seed, self.rank, self.world, size_at=growing, batch_size=config.batch_size
+        )
         dataset = data.ColorCrops(
             self.train_photos, config.image_size, config.cache_side, train=True, min_area=config.crop_min_area
         )
