@@ -64,9 +64,8 @@ def colorize(
     check_saturation(saturation)  # before the work of preparing the photo
     clock = _Stopwatch(timings)
     render = prepare(pixels, model, render_size=render_size, selection=selection, threads=threads, progress=progress)
-    return colorize_render(
-        render, model, saturation=saturation, hints=hints, progress=progress, timings=timings, clock=clock
-    )
+    clock.lap("convert")
+    return colorize_render(render, model, saturation=saturation, hints=hints, progress=progress, timings=timings)
 
 
 def colorize_render(
@@ -77,12 +76,11 @@ def colorize_render(
     hints: Hints | None = None,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
-    clock: _Stopwatch | None = None,
 ) -> np.ndarray:
     """``colorize`` of a photo already prepared (``render.prepare``): the network at the render size, then the
     full-size result."""
     check_saturation(saturation)
-    clock = clock or _Stopwatch(timings)
+    clock = _Stopwatch(timings)
     report = progress or (lambda fraction: None)
     hint_arrays = resample_hints(hints, *render.size) if hints is not None else None
     clock.lap("convert")
