@@ -419,10 +419,8 @@ def draw_hints(
     return hint_ab, hint_mask
 
 
-DENSE_CELL, DENSE_DOT = (
-    8,
-    3,
-)  # as a reference's matched cells give them (guidance/reference.py: stride, DOT)
+# As a reference's matched cells give them (gimp_plugin/guidance/reference.py: its stride and DOT).
+DENSE_CELL, DENSE_DOT = 8, 3
 
 
 def dense_dots(ab: torch.Tensor, chosen: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:

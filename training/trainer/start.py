@@ -21,9 +21,8 @@ from training.runs.config import Config, from_dict
 
 log = logging.getLogger("colorize.train")
 
-SHIPPED_VAL_SPLIT = (
-    Path(__file__).resolve().parents[1] / "data" / "val_split.txt"
-)  # what no stage of the shipped model saw
+# The photos no stage of the shipped model saw: a fine-tune of it holds them out too.
+SHIPPED_VAL_SPLIT = Path(__file__).resolve().parents[1] / "data" / "val_split.txt"
 BINS_OF = {"fusion-effnet": "fusion-effnet-bins"}  # a regression preset -> its bins variant (--init-from)
 CALIBRATION_BATCHES = 8  # batches of training crops that give an exported model's batch norms their statistics
 
