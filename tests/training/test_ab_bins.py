@@ -257,6 +257,7 @@ def test_temperature_is_refused_for_a_regression_model(tmp_path, capsys):
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.slow
 def test_a_rebalanced_run_trains_on_two_ranks(tmp_path):  # the prior is averaged across ranks each step
     import os
     import subprocess

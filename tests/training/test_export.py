@@ -164,6 +164,7 @@ def test_export_matches_pytorch_and_follows_the_contract(exported):
     assert features.shape == (40, 8, 12) and np.isfinite(features).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["baseline", "intermediate", "fusion-effnet", "fusion-effnet-bins", "fusion-irv2"])
 def test_every_preset_exports_and_follows_the_contract(preset, tmp_path):
     pytest.importorskip("torch")

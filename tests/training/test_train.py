@@ -64,6 +64,7 @@ def test_baseline_overfits_one_image(tmp_path):
     assert l1[-1] * 110 < 4.0, "mean ab error below 4 Lab units"
 
 
+@pytest.mark.slow
 def test_intermediate_loss_falls(tmp_path):
     assert train_main(tiny(tmp_path, "--config", "intermediate", "--max-steps", "40", "--lr", "2e-3")) == 0
     l1 = logged(tmp_path / "run", "l1")
@@ -206,6 +207,7 @@ def test_checkpoints_hold_plain_tensors_only(tmp_path):
     assert (tmp_path / "run" / "val_split.txt").is_file() and (tmp_path / "run" / "loss_curves.png").is_file()
 
 
+@pytest.mark.slow
 def test_two_process_torchrun_with_gloo_and_a_shared_time_limit(tmp_path):
     argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "100000", "--time-limit", "5", "--device", "cpu")
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
@@ -368,6 +370,7 @@ def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
     assert all(not p.requires_grad for p in trainer.generator.classifier.parameters()), "the classifier stays frozen"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_mixed_precision_runs_and_checkpoints(tmp_path, amp):
     assert (
