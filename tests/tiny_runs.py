@@ -45,3 +45,26 @@ def tiny(tmp_path: Path, *extra: str, photos: Path | None = None, out: str = "ru
         "48",
         *extra,
     ]
+
+
+def tiny_trainer(folder: Path, **settings):
+    """A colorize-train Trainer in this process over 4 synthetic photos (64 px crops, batch 2, no pretrained weights,
+    no validation split); ``settings`` override any of its Config fields."""
+    import torch
+
+    from training.runs.config import Config
+    from training.trainer.train import Trainer
+
+    defaults = {"image_size": 64, "batch_size": 2, "max_steps": 2, "pretrained": False, "val_count": 0}
+    config = Config(**{"data": [str(write_photos(folder / "photos", 4))], "cache_side": 64, **defaults, **settings})
+    return Trainer(config, folder / "run", 0, 1, torch.device("cpu"))
+
+
+def one_batch(trainer):
+    """A batch of two training crops of ``trainer``'s size."""
+    import torch
+
+    from training.data import photos
+
+    crops = photos.ColorCrops(trainer.train_photos, trainer.config.image_size, trainer.config.cache_side)
+    return next(iter(torch.utils.data.DataLoader(crops, batch_size=2)))

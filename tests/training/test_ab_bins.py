@@ -141,27 +141,12 @@ def test_the_critic_sees_the_colour_the_model_outputs():
 
 
 def test_a_bins_model_trains_adversarially(tmp_path):
-    from tests.tiny_runs import write_photos
-    from training.data import photos as data
-    from training.runs.config import Config
-    from training.trainer.train import Trainer
+    from tests.tiny_runs import one_batch, tiny_trainer
 
-    config = Config(
-        data=[str(write_photos(tmp_path / "photos", 4))],
-        preset="fusion-effnet-bins",
-        image_size=64,
-        batch_size=2,
-        max_steps=2,
-        gan=True,
-        critic_steps=1,
-        gan_steps=1,
-        pretrained=False,
-        val_count=0,
-        cache_side=64,
-        colorfulness_weight=0.0,
+    trainer = tiny_trainer(
+        tmp_path, preset="fusion-effnet-bins", gan=True, critic_steps=1, gan_steps=1, colorfulness_weight=0.0
     )
-    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
-    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
+    batch = one_batch(trainer)
     seen = []
     critic_step = trainer._critic_step
     trainer._critic_step = lambda lightness, ab, fake: seen.append(fake) or critic_step(lightness, ab, fake)

@@ -16,7 +16,7 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from gimp_plugin.core import color  # noqa: E402
-from tests.tiny_runs import tiny, write_photos  # noqa: E402
+from tests.tiny_runs import one_batch, tiny, tiny_trainer, write_photos  # noqa: E402
 from training.common.errors import TrainingError  # noqa: E402
 from training.data import lab  # noqa: E402
 from training.data import photos as data  # noqa: E402
@@ -72,24 +72,16 @@ def test_intermediate_loss_falls(tmp_path):
 
 
 def tiny_gan_trainer(tmp_path, max_steps: int, critic_steps: int, gan_steps: int) -> Trainer:
-    config = Config(
-        data=[str(write_photos(tmp_path / "photos", 4))],
+    return tiny_trainer(
+        tmp_path,
         preset="baseline",
         image_size=32,
-        batch_size=2,
+        cache_side=48,
         max_steps=max_steps,
         gan=True,
         critic_steps=critic_steps,
         gan_steps=gan_steps,
-        pretrained=False,
-        val_count=0,
-        cache_side=48,
     )
-    return Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
-
-
-def one_batch(trainer: Trainer) -> torch.Tensor:
-    return next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 32, 48), batch_size=2)))
 
 
 def test_one_gan_step_updates_both_networks(tmp_path):
@@ -352,19 +344,8 @@ def test_aligned_colorfulness_term_credits_only_the_true_hue(tmp_path):
 
 
 def test_perceptual_term_runs_on_the_frozen_classifier(tmp_path):
-    config = Config(
-        data=[str(write_photos(tmp_path / "photos", 4))],
-        preset="fusion-effnet",
-        image_size=64,
-        batch_size=2,
-        max_steps=2,
-        pretrained=False,
-        val_count=0,
-        cache_side=64,
-        perceptual_weight=0.1,
-    )
-    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
-    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
+    trainer = tiny_trainer(tmp_path, preset="fusion-effnet", perceptual_weight=0.1)
+    batch = one_batch(trainer)
     values = trainer.train_step(batch)
     assert values["perceptual"] > 0
     assert all(not p.requires_grad for p in trainer.generator.classifier.parameters()), "the classifier stays frozen"
@@ -491,22 +472,9 @@ def test_folder_shares_set_each_named_folders_draws_and_the_rest_share_by_power(
 
 
 def test_a_frozen_encoder_keeps_its_weights_and_statistics(tmp_path):
-    config = Config(
-        data=[str(write_photos(tmp_path / "photos", 4))],
-        preset="fusion-effnet",
-        image_size=64,
-        batch_size=2,
-        max_steps=2,
-        pretrained=False,
-        val_count=0,
-        cache_side=64,
-        encoder_lr_scale=0.0,
-        crop_min_area=0.8,
-        lr=1e-2,
-    )
-    trainer = Trainer(config, tmp_path / "run", 0, 1, torch.device("cpu"))
+    trainer = tiny_trainer(tmp_path, preset="fusion-effnet", encoder_lr_scale=0.0, crop_min_area=0.8, lr=1e-2)
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
-    batch = next(iter(torch.utils.data.DataLoader(data.ColorCrops(trainer.train_photos, 64, 64), batch_size=2)))
+    batch = one_batch(trainer)
     trainer.train_step(batch)
     after = trainer.generator.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
@@ -706,7 +674,6 @@ def test_every_recipe_stage_reads_as_settings(recipe):
 
 def test_a_missing_val_split_file_is_refused_not_created(tmp_path, capsys):
     pytest.importorskip("torch")
-    from tests.tiny_runs import tiny
     from training.trainer.train import main as train_main
 
     typo = tmp_path / "typo.txt"
@@ -727,7 +694,6 @@ def test_a_missing_val_split_file_is_refused_not_created(tmp_path, capsys):
 )
 def test_training_settings_no_run_can_use_are_refused(tmp_path, capsys, extra, message):
     pytest.importorskip("torch")
-    from tests.tiny_runs import tiny
     from training.trainer.train import main as train_main
 
     with pytest.raises(SystemExit) as stop:
@@ -738,7 +704,6 @@ def test_training_settings_no_run_can_use_are_refused(tmp_path, capsys, extra, m
 
 def test_training_into_an_existing_file_is_refused(tmp_path, capsys):
     pytest.importorskip("torch")
-    from tests.tiny_runs import tiny
     from training.trainer.train import main as train_main
 
     (tmp_path / "notes.txt").write_text("keep me")
@@ -751,7 +716,6 @@ def test_training_into_an_existing_file_is_refused(tmp_path, capsys):
 
 def test_a_resume_refuses_settings_it_cannot_change(tmp_path, capsys):
     pytest.importorskip("torch")
-    from tests.tiny_runs import tiny
     from training.trainer.train import main as train_main
 
     assert train_main(tiny(tmp_path, "--config", "baseline", "--max-steps", "2")) == 0
