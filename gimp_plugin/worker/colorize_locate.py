@@ -12,13 +12,22 @@ import sys
 CONFIG_NAME = "colorize-config.json"  # written by install.sh beside each adapter
 
 
-def project_folder(plugin_dir):
-    """The project install.sh recorded beside the plug-in, or the repository the plug-in file sits in."""
+def read_config(plugin_dir):
+    """The install-time settings install.sh wrote beside the plug-in, or, run from the repository, ones derived from
+    the repository the plug-in file sits in."""
     path = os.path.join(plugin_dir, CONFIG_NAME)
     if os.path.isfile(path):
         with open(path) as handle:
-            return json.load(handle)["project"]
-    folder = os.path.dirname(os.path.abspath(__file__))  # gimp_plugin/worker/ in the repository
+            return json.load(handle)
+    project = _repository_above(os.path.dirname(os.path.abspath(__file__)), plugin_dir)
+    return {
+        "project": project,
+        "python": os.path.join(project, ".venv", "bin", "python"),
+        "models": os.path.join(project, "gimp_plugin", "models"),
+    }
+
+
+def _repository_above(folder, plugin_dir):
     while not os.path.isfile(os.path.join(folder, "gimp_plugin", "__init__.py")):
         parent = os.path.dirname(folder)
         if parent == folder:
@@ -27,26 +36,12 @@ def project_folder(plugin_dir):
     return folder
 
 
-def read_config(plugin_dir):
-    """The install-time settings install.sh wrote beside the plug-in, or ones derived from the project's place."""
-    path = os.path.join(plugin_dir, CONFIG_NAME)
-    if os.path.isfile(path):
-        with open(path) as handle:
-            return json.load(handle)
-    project = project_folder(plugin_dir)
-    return {
-        "project": project,
-        "python": os.path.join(project, ".venv", "bin", "python"),
-        "models": os.path.join(project, "gimp_plugin", "models"),
-    }
-
-
 def load_bridge(plugin_dir):
     """(bridge module, settings) for the plug-in in ``plugin_dir``. Raises ImportError, OSError or ValueError when
     the project cannot be found: the adapters turn that into a message."""
-    project = project_folder(plugin_dir)
-    if project not in sys.path:
-        sys.path.insert(0, project)
+    config = read_config(plugin_dir)
+    if config["project"] not in sys.path:
+        sys.path.insert(0, config["project"])
     from gimp_plugin.worker import bridge
 
-    return bridge, read_config(plugin_dir)
+    return bridge, config

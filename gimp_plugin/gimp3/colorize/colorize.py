@@ -292,9 +292,14 @@ def _attach_suggestions(dialog, config, image, drawable):
     row.show_all()
 
 
+def _photo_layers(drawables):
+    """The selected drawables that hold pixels to colorize: layers, not groups, masks or channels."""
+    return [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
+
+
 def run_suggest(procedure, run_mode, image, drawables, config, run_data):
     """python-fu-colorize-suggest-hints: the "Colorize hints" layer for the first selected layer."""
-    layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
+    layers = _photo_layers(drawables)
     if not layers:
         return _error(
             procedure,
@@ -313,7 +318,7 @@ def run_suggest(procedure, run_mode, image, drawables, config, run_data):
 
 
 def run(procedure, run_mode, image, drawables, config, run_data):
-    layers = [d for d in drawables if isinstance(d, Gimp.Layer) and not d.is_group()]
+    layers = _photo_layers(drawables)
     if not layers:
         return _error(
             procedure,
