@@ -4,6 +4,7 @@ taken from another module, and the runtime never importing the training (nor tor
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,43 +81,62 @@ def graph() -> dict[str, list[tuple[str, list[str]]]]:
     return {name: imports_of(name, path, known) for name, path in known.items()}
 
 
-def test_every_module_is_in_a_room_that_imports_only_rooms_below_it():
+Graph = dict[str, list[tuple[str, list[str]]]]
+
+
+def upward_imports(edges: Graph) -> list[str]:
+    """Imports of a room on the same floor or above the importer's."""
     wrong = []
-    for importer, imported in graph().items():
+    for importer, imported in edges.items():
         for target, _names in imported:
             here, there = room_of(importer), room_of(target)
             if here != there and FLOORS[there] >= FLOORS[here]:
                 wrong.append(f"{importer} -> {target}")
-    assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
+    return wrong
 
 
-def test_there_is_no_import_circle():
-    edges = {name: {target for target, _ in imported} for name, imported in graph().items()}
-    circles, state = [], {}
+def circles(edges: Graph) -> list[str]:
+    """Each import circle found by a depth-first walk, as 'a -> b -> a'."""
+    targets = {name: {target for target, _ in imported} for name, imported in edges.items()}
+    found, state = [], {}
 
     def visit(node: str, path: list[str]) -> None:
         state[node] = "open"
-        for target in sorted(edges.get(node, ())):
+        for target in sorted(targets.get(node, ())):
             if state.get(target) == "open":
-                circles.append(" -> ".join(path[path.index(target) :] + [target]))
+                found.append(" -> ".join(path[path.index(target) :] + [target]))
             elif target not in state:
                 visit(target, path + [target])
         state[node] = "done"
 
-    for name in sorted(edges):
+    for name in sorted(targets):
         if name not in state:
             visit(name, [name])
-    assert not circles, "import circles:\n" + "\n".join(circles)
+    return found
 
 
-def test_no_module_takes_another_modules_private_names():
-    taken = [
+def private_names_taken(edges: Graph) -> list[str]:
+    return [
         f"{importer} takes {name} from {target}"
-        for importer, imported in graph().items()
+        for importer, imported in edges.items()
         for target, names in imported
         for name in names
         if name.startswith("_") and not name.startswith("__")
     ]
+
+
+def test_every_module_is_in_a_room_that_imports_only_rooms_below_it():
+    wrong = upward_imports(graph())
+    assert not wrong, "imports that go up or sideways:\n" + "\n".join(wrong)
+
+
+def test_there_is_no_import_circle():
+    found = circles(graph())
+    assert not found, "import circles:\n" + "\n".join(found)
+
+
+def test_no_module_takes_another_modules_private_names():
+    taken = private_names_taken(graph())
     assert not taken, "\n".join(taken)
 
 
@@ -132,8 +152,9 @@ def test_the_runtime_needs_neither_the_training_nor_torch():
             assert not {"training", "torch"} & set(roots), f"{name} imports {roots}"
 
 
-def test_a_circle_and_an_upward_import_are_seen(tmp_path, monkeypatch):
-    """The reader itself: two modules that import each other, one of them from a room above."""
+def test_a_circle_an_upward_import_and_a_private_name_are_caught(tmp_path, monkeypatch):
+    """The checks themselves: two modules that import each other, one of them from a room above, taking a private
+    name."""
     package = tmp_path / "gimp_plugin"
     (package / "core").mkdir(parents=True)
     (package / "cli").mkdir()
@@ -141,11 +162,14 @@ def test_a_circle_and_an_upward_import_are_seen(tmp_path, monkeypatch):
         (folder / "__init__.py").write_text("")
     (package / "core" / "a.py").write_text("from gimp_plugin.cli.b import _hidden\n")
     (package / "cli" / "b.py").write_text("from gimp_plugin.core import a\n")
-    monkeypatch.setattr(__import__(__name__, fromlist=["ROOT"]), "ROOT", tmp_path)
-    monkeypatch.setattr(__import__(__name__, fromlist=["PYTHON_PACKAGES"]), "PYTHON_PACKAGES", ("gimp_plugin",))
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "PYTHON_PACKAGES", ("gimp_plugin",))
     edges = graph()
     assert edges["gimp_plugin.core.a"] == [("gimp_plugin.cli.b", ["_hidden"])]
     assert edges["gimp_plugin.cli.b"] == [("gimp_plugin.core.a", [])]
+    assert upward_imports(edges) == ["gimp_plugin.core.a -> gimp_plugin.cli.b"]
+    assert circles(edges) == ["gimp_plugin.cli.b -> gimp_plugin.core.a -> gimp_plugin.cli.b"]
+    assert private_names_taken(edges) == ["gimp_plugin.core.a takes _hidden from gimp_plugin.cli.b"]
 
 
 def test_the_tests_take_no_private_names_either():

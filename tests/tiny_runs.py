@@ -68,3 +68,16 @@ def one_batch(trainer):
 
     crops = photos.ColorCrops(trainer.train_photos, trainer.config.image_size, trainer.config.cache_side)
     return next(iter(torch.utils.data.DataLoader(crops, batch_size=2)))
+
+
+def train_on_two_ranks(argv: list[str], port: int):
+    """``colorize-train ARGV`` as two torchrun processes on this CPU (gloo); the finished process."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(port)]
+    command += ["-m", "training.trainer.train", *argv]
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=300)

@@ -1,12 +1,9 @@
 """The distribution-over-bins output (training/networks/ab_bins.py): its start, loss, export and round trip."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-ROOT = Path(__file__).resolve().parents[2]
 
 from gimp_plugin.core.session import ColorizationModel  # noqa: E402
 from training.networks import ab_bins  # noqa: E402
@@ -244,11 +241,8 @@ def test_temperature_is_refused_for_a_regression_model(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_rebalanced_run_trains_on_two_ranks(tmp_path):  # the prior is averaged across ranks each step
-    import os
-    import subprocess
-    import sys
 
-    from tests.tiny_runs import tiny
+    from tests.tiny_runs import tiny, train_on_two_ranks
 
     argv = tiny(
         tmp_path,
@@ -265,20 +259,7 @@ def test_a_rebalanced_run_trains_on_two_ranks(tmp_path):  # the prior is average
         "--val-count",
         "2",
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-port",
-        "29519",
-        "-m",
-        "training.trainer.train",
-        *argv,
-    ]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = train_on_two_ranks(argv, 29519)
     assert result.returncode == 0, result.stderr[-2000:]
     state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
     assert state["rebalancing"]["seen"] == 2 and state["rebalancing"]["prior"].sum() == pytest.approx(1.0, abs=1e-4)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from gimp_plugin.core import color  # noqa: E402
-from tests.tiny_runs import one_batch, tiny, tiny_trainer, write_photos  # noqa: E402
+from tests.tiny_runs import one_batch, tiny, tiny_trainer, train_on_two_ranks, write_photos  # noqa: E402
 from training.common.errors import TrainingError  # noqa: E402
 from training.data import lab  # noqa: E402
 from training.data import photos as data  # noqa: E402
@@ -202,20 +200,7 @@ def test_checkpoints_hold_plain_tensors_only(tmp_path):
 @pytest.mark.slow
 def test_two_process_torchrun_with_gloo_and_a_shared_time_limit(tmp_path):
     argv = tiny(tmp_path, "--config", "baseline", "--max-steps", "100000", "--time-limit", "5", "--device", "cpu")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-port",
-        "29517",
-        "-m",
-        "training.trainer.train",
-        *argv,
-    ]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    result = train_on_two_ranks(argv, 29517)
     assert result.returncode == 0, result.stderr[-2000:]
     state = load(tmp_path / "run" / "last.pt")
     assert state["step"] == state["config"]["max_steps"] > CALIBRATION_SKIP + CALIBRATION_STEPS  # both ranks agreed
